@@ -1,0 +1,86 @@
+"""The ``siting`` command line.
+
+This package is the only place that knows about exit codes:
+
+==== =====================================================================
+0    success
+1    the run finished but its answer failed a check (verifier, benchmark)
+2    bad input: every problem printed on its own line, no traceback
+3    the solver failed for a reason that is not the input
+130  interrupted (SIGINT); 143 terminated (SIGTERM); no output left behind
+==== =====================================================================
+
+Each sub-command lives in its own module and is registered below.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import InputError, Interrupted, OutputError, SitingError, SolverError
+from ._common import console_err
+
+__all__ = ["cli", "main"]
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_SOLVER = 0, 1, 2, 3
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="siting")
+def cli() -> None:
+    """Facility-location optimisation: exact MIP models (Pyomo + HiGHS) on real geodata, with maps.
+
+    Start with `siting run models/chongqing-express.toml`, or `siting locate --help` for your own data.
+    """
+
+
+# --- sub-commands (one module each) -----------------------------------------------------------
+# (each helper adds `from .<cmd> import <cmd>  # noqa: E402` and `cli.add_command(<cmd>)` here)
+# --- end of sub-commands ----------------------------------------------------------------------
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn errors into one-line messages and exit codes."""
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        rv = cli.main(args=argv, prog_name="siting", standalone_mode=False)
+    except click.exceptions.Abort:
+        console_err("interrupted; no output was written")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_INPUT
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        console_err("interrupted; no output was written")
+        return 130
+    except Interrupted as exc:
+        console_err(str(exc))
+        return 128 + exc.signum
+    except InputError as exc:
+        for line in exc.lines():
+            console_err(f"error: {line}")
+        return EXIT_INPUT
+    except OutputError as exc:
+        console_err(f"error: {exc}")
+        return EXIT_INPUT
+    except SolverError as exc:
+        console_err(f"solver error: {exc}")
+        return EXIT_SOLVER
+    except SitingError as exc:
+        console_err(f"error: {exc}")
+        return EXIT_INPUT
+    return rv if isinstance(rv, int) else EXIT_OK
+
+
+def _entry() -> None:  # pragma: no cover - thin wrapper for the console script
+    sys.exit(main())
