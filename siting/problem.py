@@ -196,6 +196,45 @@ class Problem:
             meta=dict(meta or {}),
         )
 
+    @classmethod
+    def from_geodataframe(
+        cls,
+        demand: Any,
+        candidates: Any,
+        *,
+        demand_id: str | None = None,
+        candidate_id: str | None = None,
+        weight: str | None = None,
+        fixed_cost: str | None = None,
+        capacity: str | None = None,
+        required: str | None = None,
+        forbidden: str | None = None,
+        max_distance_km: float | None = None,
+        circuity: float = 1.0,
+        od_matrix: Any = None,
+        demand_label: str = "demand",
+        candidates_label: str = "candidates",
+        source: str = "geodata",
+    ) -> Problem:
+        """Build from two point GeoDataFrames (the one geo adapter; see :mod:`siting._geo_problem`).
+
+        CRS and geometry are checked once (a CRS must be set; every geometry a non-empty Point) and
+        converted to EPSG:4326. Columns name the ids (default: the index), demand ``weight`` (default 1),
+        candidate ``fixed_cost`` (CNY, default 0), ``capacity`` (blank = unlimited), ``required`` and
+        ``forbidden`` (true/false). Pairs: those of ``od_matrix`` (a :class:`siting.distance.ODMatrix`;
+        unlisted pairs are not allowed), else great-circle distance x ``circuity`` from
+        :func:`siting.distance.pairs_within`; ``max_distance_km`` drops farther pairs. Every problem found
+        is raised at once as :class:`DataError`, with file label, row and column.
+        """
+        from ._geo_problem import problem_from_geodataframes
+
+        return problem_from_geodataframes(
+            demand, candidates, demand_id=demand_id, candidate_id=candidate_id, weight=weight,
+            fixed_cost=fixed_cost, capacity=capacity, required=required, forbidden=forbidden,
+            max_distance_km=max_distance_km, circuity=circuity, od_matrix=od_matrix,
+            demand_label=demand_label, candidates_label=candidates_label, source=source,
+        )
+
     # ------------------------------------------------------------------ views
     @property
     def n_demand(self) -> int:

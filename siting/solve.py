@@ -142,6 +142,11 @@ def solve_pyomo(
         kwargs["time_limit"] = float(options.time_limit_s)
     if options.threads is not None:
         kwargs["threads"] = int(options.threads)
+        # HiGHS keeps one global thread scheduler per process and refuses (status unknown, no solution) a
+        # later solve asking for another thread count; reset it so that `threads` always takes effect.
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
     t0 = time.perf_counter()
     res = opt.solve(model, **kwargs)
     solve_seconds = time.perf_counter() - t0

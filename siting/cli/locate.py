@@ -1,0 +1,167 @@
+"""``siting locate``: one single-level model on the user's own point files."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import DataError, DefectCollector, ScenarioError, SolverError
+from ..formulations import MODELS
+from ._common import console_err, stdout
+
+__all__ = ["locate"]
+
+_EPILOG = """\b
+Models:
+""" + "\n".join(f"  {name:<11} {spec.summary}" for name, spec in MODELS.items()) + """
+
+\b
+Files: GeoPackage, GeoJSON, Shapefile, or CSV with lon/lat columns (WGS84; lon_gcj02/lat_gcj02 and
+lon_bd09/lat_bd09 are converted). Distances are great-circle x --circuity, or taken from --od-matrix
+(CSV/Parquet with from_id, to_id, distance_km[, time_min]; unlisted pairs are not allowed).
+Outputs (default maps/locate-MODEL, relative to the current directory): summary.json, solution.gpkg
+(layers facilities, assignments, demand), CSVs, map.html, report.html. Written atomically.
+Exit codes: 0 ok, 1 the solution failed verification, 2 bad input or infeasible, 3 solver failure.
+"""
+
+
+@click.command("locate", epilog=_EPILOG)
+@click.argument("model", type=click.Choice(list(MODELS), case_sensitive=False))
+@click.option("--demand", "demand_file", required=True, type=click.Path(dir_okay=False), help="Demand points file.")
+@click.option("--candidates", "cand_file", required=True, type=click.Path(dir_okay=False),
+              help="Candidate sites file.")
+@click.option("--p", "p", type=int, default=None,
+              help="Number of facilities (p-median, p-center, mclp, attendance, lscp-b).")
+@click.option("--radius-km", type=float, default=None, help="Coverage radius, km (lscp, lscp-b, mclp).")
+@click.option("--weight", "weight_col", default=None, help="Demand weight column (default: 1 per point).")
+@click.option("--id", "id_col", default=None, help="Id column in both files (default: row number).")
+@click.option("--name", "name_col", default=None, help="Name column in both files (default: name/name_zh if present).")
+@click.option("--fixed-cost", "fixed_col", default=None, help="Candidate fixed-cost column, CNY.")
+@click.option("--capacity", "cap_col", default=None, help="Candidate capacity column (blank = unlimited).")
+@click.option("--required", "req_col", default=None, help="Candidate column: true = must open (existing site).")
+@click.option("--forbidden", "forb_col", default=None, help="Candidate column: true = may not open.")
+@click.option("--od-matrix", "od_file", default=None, type=click.Path(dir_okay=False),
+              help="Origin-destination matrix (from_id = demand id, to_id = candidate id).")
+@click.option("--max-distance-km", type=float, default=None, help="Impedance cutoff: farther pairs are not allowed.")
+@click.option("--budget-cny", type=float, default=None, help="Upper bound on total fixed cost (needs --fixed-cost).")
+@click.option("--decay", default=None,
+              help="Distance decay kind[:beta[:cutoff_km]], kind = linear|power|exponential "
+                   "(p-median/uflp/cflp: impedance transform; attendance: decay factor).")
+@click.option("--objective", type=click.Choice(["count", "fixed_cost"]), default=None,
+              help="lscp only: minimise the number of sites (default) or their fixed cost.")
+@click.option("--cost-per-unit-km", type=float, default=None,
+              help="uflp/cflp: transport cost, CNY per unit of demand per km (default 1).")
+@click.option("--circuity", type=float, default=None, help="Road detour factor on great-circle distance (default 1.0).")
+@click.option("--time-limit", "time_limit", type=float, default=None, help="Solver time limit, seconds.")
+@click.option("--gap", type=float, default=None, help="Relative MIP gap at which to stop (default 1e-6).")
+@click.option("--threads", type=int, default=None, help="Solver threads.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier output directory.")
+@click.option("--verbose", is_flag=True, help="Show the HiGHS log.")
+def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_km: float | None,
+           weight_col: str | None, id_col: str | None, name_col: str | None, fixed_col: str | None,
+           cap_col: str | None, req_col: str | None, forb_col: str | None, od_file: str | None,
+           max_distance_km: float | None, budget_cny: float | None, decay: str | None,
+           objective: str | None, cost_per_unit_km: float | None, circuity: float | None,
+           time_limit: float | None, gap: float | None, threads: int | None, out_dir: str | None,
+           overwrite: bool, verbose: bool) -> int:
+    """Place facilities on your own data with one single-level MODEL, solved exactly by HiGHS."""
+    from ..locate import locate as run_locate
+    from ..locate import model_params, result_tables
+    from ..outputs import prepare_out_dir, write_run
+    from ..problem import Problem
+    from ..solve import SolverOptions
+    from ..verify import verify
+
+    model = model.lower()
+    spec = MODELS[model]
+    found = DefectCollector()
+    if spec.name in ("cflp", "cflp-ss") and cap_col is None:
+        found.add(f"model {model} needs --capacity", file="--capacity")
+    if budget_cny is not None and fixed_col is None:
+        found.add("--budget-cny needs --fixed-cost (the column of fixed costs)", file="--budget-cny")
+    if objective == "fixed_cost" and fixed_col is None:
+        found.add("--objective fixed_cost needs --fixed-cost", file="--objective")
+    if od_file is not None and circuity is not None:
+        found.add("--circuity does not apply with --od-matrix (its distances are used as given)", file="--circuity")
+    if circuity is not None and not (math.isfinite(circuity) and circuity >= 1):
+        found.add(f"must be a number >= 1, got {circuity}", file="--circuity")
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        found.add(f"must be a number of seconds > 0, got {time_limit}", file="--time-limit")
+    if gap is not None and not (0 <= gap < 1):
+        found.add(f"must be in [0, 1), got {gap}", file="--gap")
+    if threads is not None and threads < 1:
+        found.add(f"must be >= 1, got {threads}", file="--threads")
+    params: dict[str, Any] = {}
+    try:
+        params = model_params(spec, p=p, radius_km=radius_km, budget_cny=budget_cny, decay=decay,
+                              max_distance_km=max_distance_km, objective=objective,
+                              cost_per_unit_km=cost_per_unit_km)
+    except ScenarioError as exc:
+        found.extend(exc.defects)
+    options_bad = bool(found)
+    if not options_bad:  # refuse a bad --out before reading or solving anything
+        out = prepare_out_dir(out_dir if out_dir is not None else Path("maps") / f"locate-{model}",
+                              overwrite=overwrite)
+
+    from ..geo import read_points
+
+    files = found  # option and file problems are reported together
+    layers = {}
+    for label, path, kw in (("demand", demand_file, {"weight_col": weight_col}), ("candidates", cand_file, {})):
+        try:  # read both files (and the OD matrix) before reporting, so every problem shows at once
+            layers[label] = read_points(path, id_col=id_col, **kw)
+        except DataError as exc:
+            files.extend(exc.defects)
+    od = None
+    if od_file is not None:
+        from ..distance import read_od_matrix
+
+        try:
+            od = read_od_matrix(od_file)
+        except DataError as exc:
+            files.extend(exc.defects)
+    files.raise_if_any(ScenarioError if options_bad else DataError)
+    dem, cand = layers["demand"], layers["candidates"]
+    if name_col is not None:
+        for label, gdf in (("demand", dem), ("candidates", cand)):
+            if name_col not in gdf.columns:
+                files.add(f"name column is missing (columns present: {', '.join(map(str, gdf.columns))})",
+                          file=str(demand_file if label == "demand" else cand_file), column=name_col)
+        files.raise_if_any(DataError)
+        dem = dem.assign(name=dem[name_col].astype(str))
+        cand = cand.assign(name=cand[name_col].astype(str))
+    problem = Problem.from_geodataframe(
+        dem, cand, demand_id="id", candidate_id="id", weight="weight", fixed_cost=fixed_col,
+        capacity=cap_col, required=req_col, forbidden=forb_col, max_distance_km=max_distance_km,
+        circuity=circuity if circuity is not None else 1.0, od_matrix=od,
+        demand_label=str(demand_file), candidates_label=str(cand_file),
+        source=f"{Path(demand_file).name} x {Path(cand_file).name}",
+    )
+    options = SolverOptions(time_limit_s=time_limit, mip_rel_gap=gap if gap is not None else 1e-6,
+                            threads=threads, verbose=verbose)
+    result = run_locate(problem, model, options=options, check=False, **params)
+    if not result.info.has_solution:
+        raise SolverError(f"{model}: {result.info.describe()}; nothing was written")
+    verdict = verify(problem, result)
+    summary, facilities, assignments, demand = result_tables(problem, result, dem, cand, verdict=verdict)
+    written = write_run(out, summary=summary, facilities=facilities, assignments=assignments, demand=demand,
+                        title=f"siting locate {model}", overwrite=overwrite,
+                        map_options={"coverage_km": radius_km} if radius_km else None)
+    ids = summary["facility_ids"]
+    shown = ", ".join(ids[:10]) + (f", ... ({len(ids)} in all)" if len(ids) > 10 else "")
+    stdout.print(
+        f"{model}: {result.info.describe()}, objective {result.objective:.10g}, bound {result.info.bound:.10g}, "
+        f"{len(ids)} facilities ({shown}), {result.info.seconds:.2f} s",
+        markup=False,
+    )
+    if not verdict.ok:
+        for line in verdict.problems:
+            console_err(f"verification failed: {line}")
+        stdout.print(f"wrote {written} (solution FAILED verification)", markup=False)
+        return 1
+    stdout.print(f"verified ({len(verdict.checks)} checks); wrote {written}", markup=False)
+    return 0
