@@ -110,7 +110,9 @@ def collect_point_defects(
     """Check ids, coordinates (degrees) and weights of a point table; add one defect per problem.
 
     Checks: missing columns; empty or duplicate ids; missing / non-numeric / non-finite coordinates;
-    latitude and longitude swapped (latitude outside ±90 while the longitude would be a valid latitude);
+    projected metres read as degrees (at least half the rows with both values in the thousands: one defect
+    for the file, not one per row); latitude and longitude swapped (latitude outside ±90 while the
+    longitude would be a valid latitude);
     values out of range; missing, non-numeric or negative weights. Rows are numbered from
     ``row_offset`` (1 = first data row).
     """
@@ -145,6 +147,17 @@ def collect_point_defects(
         for r in rows[np.isinf(vals)]:
             found.add("coordinate is infinite", row=int(r), column=str(name))
     ok = np.isfinite(lon) & np.isfinite(lat)
+    metres = ok & (np.abs(lon) > 1000) & (np.abs(lat) > 1000)
+    if ok.any() and metres.sum() >= max(1, 0.5 * ok.sum()):  # one problem, not one per row
+        found.add(
+            f"{int(metres.sum())} of {int(ok.sum())} rows have coordinates in the thousands (e.g. "
+            f"{lon[metres][0]:g}, {lat[metres][0]:g}): these look like projected metres (UTM, CGCS2000 "
+            "Gauss-Kruger), not WGS84 degrees; convert them to lon/lat degrees, or save the points as a "
+            "GeoPackage/GeoJSON that declares its CRS",
+            column=f"{lon_col},{lat_col}",
+        )
+        ok = ok & ~metres
+        lon, lat = np.where(metres, 0.0, lon), np.where(metres, 0.0, lat)
     swapped = ok & (np.abs(lat) > 90) & (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
     for r, x, y in zip(rows[swapped], lon[swapped], lat[swapped]):
         found.add(

@@ -57,6 +57,7 @@ __all__ = [
     "load_development_zones",
     "validate_points",
     "read_points",
+    "detect_gcj02",
 ]
 
 STRUCTURES = ("2024", "2025")
@@ -629,7 +630,9 @@ def read_points(
     ------
     DataError
         Every problem at once (file, row, column): unreadable or undecodable file, missing columns,
-        unknown CRS, non-point or missing geometry, and everything :func:`validate_points` checks.
+        unknown CRS, non-point or missing geometry, and everything :func:`validate_points` checks; and
+        coordinates read as WGS84 by default that sit at the GCJ-02 positions of known Chongqing places
+        (:func:`detect_gcj02`; name the system to skip the check).
     """
     p = Path(path)
     found = DefectCollector(str(p))
@@ -720,6 +723,15 @@ def read_points(
 
     lon = pd.to_numeric(table[lon_c]).to_numpy(float)
     lat = pd.to_numeric(table[lat_c]).to_numpy(float)
+    if system == "wgs84" and coord_system is None and _suffix_system(lon_c) is None and user_crs is None:
+        evidence = detect_gcj02(lon, lat)  # WGS84 only by default: are they Amap/Tencent coordinates?
+        if evidence is not None:
+            where = "" if lon_c == GEOM_X else "rename the columns to lon_gcj02/lat_gcj02 or "
+            found.add(f"coordinates look like GCJ-02 (Amap/Tencent) but are read as WGS84: {evidence}; "
+                      f"{where}pass coord_system=\"gcj02\" (scenario: coord_system = \"gcj02\") to convert them; "
+                      "if they really are WGS84, name the columns lon_wgs84/lat_wgs84",
+                      column=f"{lon_c},{lat_c}")
+            found.raise_if_any(DataError)
     if system == "gcj02":
         lon, lat = _crs.gcj02_to_wgs84(lon, lat)
     elif system == "bd09":
@@ -752,3 +764,74 @@ def _suffix_system(col: object) -> str | None:
 def _looks_like_text(p: Path) -> bool:
     head = p.read_bytes()[:2048]
     return b"\x00" not in head and not head.lstrip().startswith((b"{", b"<"))
+
+
+# --- GCJ-02 coordinates declared as WGS84 -------------------------------------------------------------
+
+_GCJ_MATCH_M = 100.0  # a point "is" a reference place when this close to it (in the system tested)
+_GCJ_MIN_MATCHES = 5
+
+
+def _gcj_references(data_dir: str | Path | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """WGS84 reference places (district seats, townships with surveyed points, logistics points);
+    ``None`` when the reference data are not available."""
+    key = str(Path(data_dir).resolve()) if data_dir is not None else None
+    if key not in _GCJ_CACHE:
+        try:
+            d = load_districts(data_dir=data_dir)
+            t = load_townships(data_dir=data_dir)
+            t = t[~t["coord_estimated"].astype(bool)]
+            lp = load_logistics_points(data_dir=data_dir)
+            lon = np.concatenate([d["seat_lon"].to_numpy(float), t.geometry.x.to_numpy(), lp.geometry.x.to_numpy()])
+            lat = np.concatenate([d["seat_lat"].to_numpy(float), t.geometry.y.to_numpy(), lp.geometry.y.to_numpy()])
+            _GCJ_CACHE[key] = (lon, lat)
+        except (DataError, OSError, ValueError):
+            _GCJ_CACHE[key] = None
+    return _GCJ_CACHE[key]
+
+
+_GCJ_CACHE: dict[str | None, tuple[np.ndarray, np.ndarray] | None] = {}  # reference data, read once
+
+
+def detect_gcj02(lon: np.ndarray, lat: np.ndarray, *, data_dir: str | Path | None = None) -> str | None:
+    """Evidence that WGS84-declared points are really GCJ-02 (Amap/Tencent), or ``None``.
+
+    The reference places of ``data/geo`` (38 district seats, the townships with a surveyed point, airports,
+    ports and rail terminals; WGS84) are shifted into GCJ-02 with :func:`siting.crs.wgs84_to_gcj02` (about
+    480 m to the south-east in Chongqing). A point *matches* a place in a system when it lies within 100 m
+    of it there. The file is taken for GCJ-02 when at least 5 points match a place in GCJ-02 and more than
+    four times as many match in GCJ-02 as in WGS84: data copied from Amap/Tencent maps that name the same
+    seats, townships or terminals. Points elsewhere (outside Chongqing, or not at known places) give no
+    evidence either way, so the check is silent on them; random points match by chance about once per
+    thousand points.
+
+    Returns
+    -------
+    str or None
+        One sentence of evidence for the error message.
+    """
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    near = np.isfinite(lon) & np.isfinite(lat) & (lon > 105.0) & (lon < 110.5) & (lat > 27.9) & (lat < 32.5)
+    if near.sum() < _GCJ_MIN_MATCHES:
+        return None
+    ref = _gcj_references(data_dir)
+    if ref is None:
+        return None
+    rlon, rlat = ref
+    glon, glat = (np.atleast_1d(v) for v in _crs.wgs84_to_gcj02(rlon, rlat))
+    from scipy.spatial import cKDTree
+
+    k = np.cos(np.radians(30.0)) * 111.32  # km per degree of longitude here; 111.32 per degree of latitude
+    pts = np.column_stack([lon[near] * k, lat[near] * 111.32])
+    r_km = _GCJ_MATCH_M / 1000.0
+    n_wgs = int(np.isfinite(cKDTree(np.column_stack([rlon * k, rlat * 111.32])).query(
+        pts, distance_upper_bound=r_km)[0]).sum())
+    d_gcj, _ = cKDTree(np.column_stack([glon * k, glat * 111.32])).query(pts, distance_upper_bound=r_km)
+    n_gcj = int(np.isfinite(d_gcj).sum())
+    if n_gcj >= _GCJ_MIN_MATCHES and n_gcj > 4 * n_wgs:
+        shift_m = float(np.median(np.hypot((glon - rlon) * k, (glat - rlat) * 111.32))) * 1000
+        return (f"{n_gcj} points sit within {_GCJ_MATCH_M:.0f} m of known places of data/geo (district seats, "
+                f"townships, terminals) as Amap/Tencent maps show them, i.e. shifted by the GCJ-02 offset of "
+                f"about {shift_m:.0f} m, against {n_wgs} at the places themselves")
+    return None

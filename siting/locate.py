@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import Defect, InfeasibleError, SolverError
+from ._memory import check_memory, model_size
+from .errors import DataError, Defect, DefectCollector, InfeasibleError, ScenarioError, SolverError
 from .formulations import Decay, ModelSpec, build_p_center_decision, get_model
 from .formulations._index import nearest_open, open_sites, pair_index
 from .precheck import check_params, precheck
@@ -21,7 +22,7 @@ from .results import Result, SolutionStatus, SolveInfo, TerminationCondition
 from .solve import SolverOptions, relative_gap, solve_pyomo
 from .verify import verify
 
-__all__ = ["locate", "model_params", "result_tables"]
+__all__ = ["locate", "model_params", "result_tables", "problem_from_files"]
 
 _INFEASIBLE = (TerminationCondition.INFEASIBLE, TerminationCondition.INFEASIBLE_OR_UNBOUNDED)
 _STRUCTURAL = ("assignment of every demand", "coverage of every demand within the radius")
@@ -43,7 +44,11 @@ def model_params(
     Defaults: LSCP ``objective="count"``; UFLP/CFLP ``cost_per_unit_km=1``; a linear decay without its
     own cutoff in ``attendance`` uses ``max_distance_km``.
     """
-    decay = Decay.parse(decay)
+    try:
+        decay = Decay.parse(decay)
+    except ScenarioError as exc:  # name the option in every line
+        raise ScenarioError([Defect(str(d), "--decay") if isinstance(d, str) else
+                             d if d.file else dataclasses.replace(d, file="--decay") for d in exc.defects]) from None
     if spec.name == "lscp" and objective is None:
         objective = "count"
     if "cost_per_unit_km" in spec.accepts and cost_per_unit_km is None:
@@ -250,6 +255,7 @@ def locate(
     cost_per_unit_km: float | None = None,
     options: SolverOptions = SolverOptions(),
     check: bool = True,
+    max_memory_bytes: int | None = None,
 ) -> Result:
     """Solve one single-level location model on ``problem``.
 
@@ -279,6 +285,10 @@ def locate(
         Solver options (time limit, gap, threads).
     check
         Verify the solution with :func:`siting.verify.verify` and raise :class:`SolverError` if it fails.
+    max_memory_bytes
+        Refuse (:class:`siting._memory.MemoryRefused`, an :class:`InputError`) a model whose estimated
+        memory (:func:`siting._memory.estimate_model_bytes`) exceeds this; default 80% of the memory
+        available when the run starts.
 
     Returns
     -------
@@ -300,6 +310,7 @@ def locate(
         max_distance_km=max_distance_km, objective=objective, cost_per_unit_km=cost_per_unit_km,
     )
     precheck(problem, spec, params)
+    check_memory(*model_size(problem, spec.name, params), limit_bytes=max_memory_bytes, source=problem.source)
     first: Result | None = None
     if spec.name == "lscp-b" and "p" not in params:
         stage1 = {k: v for k, v in params.items() if k in ("radius_km", "max_distance_km", "budget_cny")}
@@ -320,6 +331,73 @@ def locate(
         if not verdict.ok:
             raise SolverError("solution failed independent verification: " + "; ".join(verdict.problems))
     return result
+
+
+# ---------------------------------------------------------------------------------------- files
+def problem_from_files(
+    demand: str,
+    candidates: str,
+    *,
+    id_col: str | None = None,
+    weight_col: str | None = None,
+    name_col: str | None = None,
+    fixed_col: str | None = None,
+    cap_col: str | None = None,
+    req_col: str | None = None,
+    forb_col: str | None = None,
+    od_matrix: str | None = None,
+    max_distance_km: float | None = None,
+    circuity: float | None = None,
+    found: Any = None,
+    error: type = DataError,
+) -> tuple[Problem, Any, Any]:
+    """Read the point files (and OD matrix) of ``siting locate`` and build its :class:`Problem`.
+
+    The one reader of a locate run's inputs, shared by the CLI and by :func:`siting.audit.audit` (which
+    rebuilds the problem of a finished run from its manifest). Problems found in the files are added to
+    ``found`` (a :class:`~siting.errors.DefectCollector`, so that the caller can report them with its own)
+    and raised together as ``error``.
+
+    Returns
+    -------
+    (Problem, demand GeoDataFrame, candidates GeoDataFrame)
+    """
+    from pathlib import Path
+
+    from .distance import read_od_matrix
+    from .geo import read_points
+
+    found = found if found is not None else DefectCollector()
+    layers = {}
+    for label, path, kw in (("demand", demand, {"weight_col": weight_col}), ("candidates", candidates, {})):
+        try:  # read both files (and the OD matrix) before reporting, so every problem shows at once
+            layers[label] = read_points(path, id_col=id_col, **kw)
+        except DataError as exc:
+            found.extend(exc.defects)
+    od = None
+    if od_matrix is not None:
+        try:
+            od = read_od_matrix(od_matrix)
+        except DataError as exc:
+            found.extend(exc.defects)
+    found.raise_if_any(error)
+    dem, cand = layers["demand"], layers["candidates"]
+    if name_col is not None:
+        for path, gdf in ((demand, dem), (candidates, cand)):
+            if name_col not in gdf.columns:
+                found.add(f"name column is missing (columns present: {', '.join(map(str, gdf.columns))})",
+                          file=str(path), column=name_col)
+        found.raise_if_any(DataError)
+        dem = dem.assign(name=dem[name_col].astype(str))
+        cand = cand.assign(name=cand[name_col].astype(str))
+    problem = Problem.from_geodataframe(
+        dem, cand, demand_id="id", candidate_id="id", weight="weight", fixed_cost=fixed_col,
+        capacity=cap_col, required=req_col, forbidden=forb_col, max_distance_km=max_distance_km,
+        circuity=circuity if circuity is not None else 1.0, od_matrix=od,
+        demand_label=str(demand), candidates_label=str(candidates),
+        source=f"{Path(demand).name} x {Path(candidates).name}",
+    )
+    return problem, dem, cand
 
 
 # ---------------------------------------------------------------------------------------- outputs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,21 +62,24 @@ Exit codes: 0 ok, 1 the solution failed verification, 2 bad input or infeasible,
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier output directory.")
 @click.option("--verbose", is_flag=True, help="Show the HiGHS log.")
+@click.option("--max-memory-mb", type=float, default=None,
+              help="Refuse a model estimated to need more memory than this (default: 80% of the available memory).")
 def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_km: float | None,
            weight_col: str | None, id_col: str | None, name_col: str | None, fixed_col: str | None,
            cap_col: str | None, req_col: str | None, forb_col: str | None, od_file: str | None,
            max_distance_km: float | None, budget_cny: float | None, decay: str | None,
            objective: str | None, cost_per_unit_km: float | None, circuity: float | None,
            time_limit: float | None, gap: float | None, threads: int | None, out_dir: str | None,
-           overwrite: bool, verbose: bool) -> int:
+           overwrite: bool, verbose: bool, max_memory_mb: float | None) -> int:
     """Place facilities on your own data with one single-level MODEL, solved exactly by HiGHS."""
     from ..locate import locate as run_locate
-    from ..locate import model_params, result_tables
+    from ..locate import model_params, problem_from_files, result_tables
+    from ..manifest import build_manifest, locate_parameters
     from ..outputs import prepare_out_dir, write_run
-    from ..problem import Problem
     from ..solve import SolverOptions
     from ..verify import verify
 
+    started = time.perf_counter()
     model = model.lower()
     spec = MODELS[model]
     found = DefectCollector()
@@ -95,6 +99,8 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
         found.add(f"must be in [0, 1), got {gap}", file="--gap")
     if threads is not None and threads < 1:
         found.add(f"must be >= 1, got {threads}", file="--threads")
+    if max_memory_mb is not None and not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
+        found.add(f"must be a number of MB > 0, got {max_memory_mb}", file="--max-memory-mb")
     params: dict[str, Any] = {}
     try:
         params = model_params(spec, p=p, radius_km=radius_km, budget_cny=budget_cny, decay=decay,
@@ -107,50 +113,33 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
         out = prepare_out_dir(out_dir if out_dir is not None else Path("maps") / f"locate-{model}",
                               overwrite=overwrite)
 
-    from ..geo import read_points
-
-    files = found  # option and file problems are reported together
-    layers = {}
-    for label, path, kw in (("demand", demand_file, {"weight_col": weight_col}), ("candidates", cand_file, {})):
-        try:  # read both files (and the OD matrix) before reporting, so every problem shows at once
-            layers[label] = read_points(path, id_col=id_col, **kw)
-        except DataError as exc:
-            files.extend(exc.defects)
-    od = None
-    if od_file is not None:
-        from ..distance import read_od_matrix
-
-        try:
-            od = read_od_matrix(od_file)
-        except DataError as exc:
-            files.extend(exc.defects)
-    files.raise_if_any(ScenarioError if options_bad else DataError)
-    dem, cand = layers["demand"], layers["candidates"]
-    if name_col is not None:
-        for label, gdf in (("demand", dem), ("candidates", cand)):
-            if name_col not in gdf.columns:
-                files.add(f"name column is missing (columns present: {', '.join(map(str, gdf.columns))})",
-                          file=str(demand_file if label == "demand" else cand_file), column=name_col)
-        files.raise_if_any(DataError)
-        dem = dem.assign(name=dem[name_col].astype(str))
-        cand = cand.assign(name=cand[name_col].astype(str))
-    problem = Problem.from_geodataframe(
-        dem, cand, demand_id="id", candidate_id="id", weight="weight", fixed_cost=fixed_col,
-        capacity=cap_col, required=req_col, forbidden=forb_col, max_distance_km=max_distance_km,
-        circuity=circuity if circuity is not None else 1.0, od_matrix=od,
-        demand_label=str(demand_file), candidates_label=str(cand_file),
-        source=f"{Path(demand_file).name} x {Path(cand_file).name}",
+    problem, dem, cand = problem_from_files(
+        demand_file, cand_file, id_col=id_col, weight_col=weight_col, name_col=name_col, fixed_col=fixed_col,
+        cap_col=cap_col, req_col=req_col, forb_col=forb_col, od_matrix=od_file, max_distance_km=max_distance_km,
+        circuity=circuity, found=found,  # option and file problems are reported together
+        error=ScenarioError if options_bad else DataError,
     )
     options = SolverOptions(time_limit_s=time_limit, mip_rel_gap=gap if gap is not None else 1e-6,
                             threads=threads, verbose=verbose)
-    result = run_locate(problem, model, options=options, check=False, **params)
+    result = run_locate(problem, model, options=options, check=False,
+                        max_memory_bytes=None if max_memory_mb is None else int(max_memory_mb * 2**20), **params)
     if not result.info.has_solution:
         raise SolverError(f"{model}: {result.info.describe()}; nothing was written")
     verdict = verify(problem, result)
     summary, facilities, assignments, demand = result_tables(problem, result, dem, cand, verdict=verdict)
+    manifest = build_manifest(
+        kind="locate",
+        parameters=locate_parameters(
+            model=model, params=result.params, demand=demand_file, candidates=cand_file, od_matrix=od_file,
+            id_col=id_col, weight_col=weight_col, name_col=name_col, fixed_col=fixed_col, cap_col=cap_col,
+            req_col=req_col, forb_col=forb_col, max_distance_km=max_distance_km, circuity=circuity),
+        inputs={"demand": demand_file, "candidates": cand_file, "od_matrix": od_file},
+        info=result.info, verdict=verdict, command=(click.get_current_context().find_root().obj or {}).get("argv"),
+        wall_seconds=time.perf_counter() - started,
+    )
     written = write_run(out, summary=summary, facilities=facilities, assignments=assignments, demand=demand,
                         title=f"siting locate {model}", overwrite=overwrite,
-                        map_options={"coverage_km": radius_km} if radius_km else None)
+                        map_options={"coverage_km": radius_km} if radius_km else None, manifest=manifest)
     ids = summary["facility_ids"]
     shown = ", ".join(ids[:10]) + (f", ... ({len(ids)} in all)" if len(ids) > 10 else "")
     stdout.print(

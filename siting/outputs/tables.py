@@ -56,6 +56,7 @@ __all__ = [
     "write_gpkg",
     "write_csvs",
     "write_run",
+    "live_temp_dirs",
 ]
 
 # column -> kind: "str" (never null), "str?" (str or None), "float" (float64, NaN allowed), "int" (int32), "bool"
@@ -358,6 +359,14 @@ def prepare_out_dir(out_dir: str | os.PathLike[str], *, overwrite: bool = False)
     return out
 
 
+_LIVE_TMP: set[Path] = set()  # temporary directories being written now (removed on a hard exit, see siting.cli)
+
+
+def live_temp_dirs() -> list[Path]:
+    """The temporary output directories of :class:`atomic_dir` that exist right now (not yet committed)."""
+    return sorted(_LIVE_TMP)
+
+
 class atomic_dir:  # noqa: N801 - used as a context manager, reads like a function
     """Context manager: a temporary directory next to ``out_dir`` that becomes ``out_dir`` on success.
 
@@ -381,6 +390,7 @@ class atomic_dir:  # noqa: N801 - used as a context manager, reads like a functi
             self.out.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
             self.tmp.chmod(0o755)
+            _LIVE_TMP.add(self.tmp)
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot create a temporary directory next to it ({exc})") from exc
         return self.tmp
@@ -393,6 +403,7 @@ class atomic_dir:  # noqa: N801 - used as a context manager, reads like a functi
         finally:
             if self.tmp.exists():  # failure, or the commit itself failed
                 shutil.rmtree(self.tmp, ignore_errors=True)
+            _LIVE_TMP.discard(self.tmp)
         return False
 
     def _commit(self, tmp: Path) -> None:
@@ -460,6 +471,7 @@ def write_run(
     title: str | None = None,
     overwrite: bool = False,
     map_options: Mapping[str, Any] | None = None,
+    manifest: Mapping[str, Any] | None = None,
 ) -> Path:
     """Validate and write every output of one run, atomically.
 
@@ -482,6 +494,10 @@ def write_run(
         Keyword options of :func:`siting.outputs.maps.make_map` (``coverage_km``, ``simplify_deg``, ``osm``,
         ``show_demand``). Without ``coverage_km``, the summary's ``coverage.radius_km`` (a number or a dict
         tier -> km) gives the coverage circles, which are layers that start hidden.
+    manifest
+        The run's provenance record (see :mod:`siting.manifest`). Written last, as ``manifest.json`` in the
+        same temporary directory, with ``outputs`` added: the SHA-256 of ``summary.json`` and
+        ``solution.gpkg`` as written, so that ``siting verify`` can tell whether they were changed since.
 
     Returns
     -------
@@ -534,4 +550,10 @@ def write_run(
             demand=frames.demand,
             title=title,
         )
+        if manifest is not None:
+            from ..manifest import file_sha256, manifest_to_json  # noqa: PLC0415
+
+            record = dict(manifest)
+            record["outputs"] = {name: file_sha256(tmp / name) for name in ("summary.json", "solution.gpkg")}
+            (tmp / "manifest.json").write_text(manifest_to_json(record), encoding="utf-8")
     return writer.out
