@@ -15,7 +15,6 @@ Each sub-command lives in its own module and is registered below.
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
@@ -23,6 +22,7 @@ import click
 from .. import __version__
 from ..errors import InputError, Interrupted, OutputError, SitingError, SolverError
 from ._common import console_err
+from ._interrupt import guard
 
 __all__ = ["cli", "main"]
 
@@ -39,22 +39,31 @@ def cli() -> None:
 
 
 # --- sub-commands (one module each) -----------------------------------------------------------
-# (each helper adds `from .<cmd> import <cmd>  # noqa: E402` and `cli.add_command(<cmd>)` here)
+from .compare import compare  # noqa: E402
+from .data import data  # noqa: E402
+from .locate import locate  # noqa: E402
+from .run import run  # noqa: E402
+from .sweep import frontier, sweep  # noqa: E402
+from .verify import verify  # noqa: E402
+
+for _command in (data, locate, run, sweep, frontier, compare, verify):
+    cli.add_command(_command)
 # --- end of sub-commands ----------------------------------------------------------------------
-
-
-def _raise_interrupted(signum: int, _frame: object) -> None:
-    raise Interrupted(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn errors into one-line messages and exit codes."""
-    signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
-        rv = cli.main(args=argv, prog_name="siting", standalone_mode=False)
+        with guard():  # SIGINT/SIGTERM: no partial output, exit 130/143 (see siting.cli._interrupt)
+            rv = cli.main(args=argv, prog_name="siting", standalone_mode=False,
+                          obj={"argv": ["siting", *(sys.argv[1:] if argv is None else argv)]})
     except click.exceptions.Abort:
         console_err("interrupted; no output was written")
         return 130
+    except click.UsageError as exc:  # one line, like every other input problem
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        console_err(f"error: {' '.join(exc.format_message().split())}{where}")
+        return EXIT_INPUT
     except click.ClickException as exc:
         exc.show()
         return EXIT_INPUT
