@@ -138,6 +138,7 @@ TAMPER = {
 }
 
 
+@pytest.mark.no_audit  # tampers with or fakes a run on purpose
 @pytest.mark.solver
 @pytest.mark.parametrize("case", list(TAMPER))
 def test_tampered_run_fails_verify(case, pmedian_run, tmp_path, capfd):
@@ -166,6 +167,7 @@ def test_tampered_run_fails_verify(case, pmedian_run, tmp_path, capfd):
         assert "has changed" in err and "skipped" in err
 
 
+@pytest.mark.no_audit  # tampers with or fakes a run on purpose
 @pytest.mark.solver
 def test_verify_without_output_hashes_still_catches_a_tampered_gpkg(pmedian_run, tmp_path):
     """The recomputation, not just the file hash, catches the edit."""
@@ -181,6 +183,7 @@ def test_verify_without_output_hashes_still_catches_a_tampered_gpkg(pmedian_run,
     assert [c.name for c in report.failed] == ["assignment distances match the distances recomputed from the inputs"]
 
 
+@pytest.mark.no_audit  # tampers with or fakes a run on purpose
 def test_missing_input_and_not_a_run_dir(pmedian_run, tmp_path, capfd):
     assert main(["verify", str(tmp_path)]) == 2
     assert "no manifest.json" in capfd.readouterr().err
@@ -252,6 +255,7 @@ def _tamper_network_drop_facility(run):
     (_tamper_network_parent, "allowed link"),
     (_tamper_network_drop_facility, "verifier (siting.verify_network)"),
 ], ids=["volume", "parent", "drop-facility"])
+@pytest.mark.no_audit  # tampers with or fakes a run on purpose
 def test_tampered_scenario_run_fails_verify(tamper, expected, scenario_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(scenario_run, run)

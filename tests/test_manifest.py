@@ -103,6 +103,7 @@ def test_certificate_and_json_of_a_run_without_bound():
         build_manifest(kind="other", parameters={}, inputs={}, info=info)
 
 
+@pytest.mark.no_audit  # tampers with or fakes a run on purpose
 def test_read_manifest_refuses_what_it_cannot_use(tmp_path):
     with pytest.raises(InputError, match="no manifest.json"):
         read_manifest(tmp_path)
@@ -119,6 +120,7 @@ def test_read_manifest_refuses_what_it_cannot_use(tmp_path):
     assert len(exc.value.lines()) == 4  # every missing key, one line each
 
 
+@pytest.mark.no_audit  # tampers with or fakes a run on purpose
 def test_write_run_puts_the_manifest_in_the_atomic_directory(tmp_path, monkeypatch):
     """If writing the manifest fails, nothing at all is left: it is written inside the temporary directory."""
     import geopandas as gpd

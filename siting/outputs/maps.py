@@ -405,8 +405,13 @@ def describe_solution(summary: Mapping[str, Any]) -> list[str]:
     status = summary.get("status", "?")
     term = summary.get("termination")
     first = f"objective {_num(obj, 0)}"
-    if gap is not None:
-        first += f" · gap {_pct(gap) if float(gap) >= 1e-4 else '0% (proven optimal)' if status == 'optimal' else _pct(gap)}"
+    if gap is not None and math.isfinite(float(gap)):
+        # never round a non-zero gap to "0%": say how small it is and what tolerance made it "optimal"
+        g = float(gap)
+        first += f" · gap {100 * g:.2g}%" if g > 0 else " · gap 0"
+        tol = (summary.get("solver_options") or {}).get("mip_rel_gap")
+        if status == "optimal" and tol is not None:
+            first += f" (optimal within {100 * float(tol):.2g}%)"
     second = f"status {status}" + (f" ({term})" if term and term != status else "")
     return [first, second]
 
