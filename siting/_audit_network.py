@@ -98,7 +98,7 @@ def audit_network_run(run_dir: Path, manifest: dict[str, Any], checks: Any, *, s
                       layers: dict[str, Any] | None, compare: Any) -> None:
     """Add the checks of a scenario run to ``checks`` (see :func:`siting.audit.audit`)."""
     from .network import NetworkResult
-    from .results import SolutionStatus, SolveInfo, TerminationCondition
+    from .results import SolveInfo
     from .verify_network import network_costs, verify_network
 
     prm = manifest.get("parameters", {})
@@ -174,12 +174,7 @@ def audit_network_run(run_dir: Path, manifest: dict[str, Any], checks: Any, *, s
                f"{len(off_cost)} rows, e.g. {off_cost[0]}" if off_cost else None)
     cert = manifest.get("certificate", {})
     try:
-        info = SolveInfo(TerminationCondition(cert.get("termination", "unknown")),
-                         SolutionStatus(cert.get("status", "no_solution")),
-                         objective=float(cert["objective"]) if cert.get("objective") is not None else math.nan,
-                         bound=float(cert["bound"]) if cert.get("bound") is not None else math.nan,
-                         gap=float(cert["gap"]) if cert.get("gap") is not None else math.nan,
-                         sense=cert.get("sense", "min"))
+        info = SolveInfo.from_dict(cert)
     except ValueError as exc:
         checks.add("certificate readable", str(exc))
         return

@@ -167,7 +167,7 @@ def _certificate_vs_summary(cert: dict[str, Any], summary: dict[str, Any], check
 
 def _audit_locate(run_dir: Path, manifest: dict[str, Any], checks: _Checks) -> None:
     from .locate import problem_from_files
-    from .results import Result, SolutionStatus, SolveInfo, TerminationCondition
+    from .results import Result, SolutionStatus, SolveInfo
     from .verify import verify
 
     prm = manifest["parameters"]
@@ -300,12 +300,7 @@ def _audit_locate(run_dir: Path, manifest: dict[str, Any], checks: _Checks) -> N
     # the independent verifier on the reconstructed solution
     cert = manifest.get("certificate", {})
     try:
-        info = SolveInfo(TerminationCondition(cert.get("termination", "unknown")),
-                         SolutionStatus(cert.get("status", "no_solution")),
-                         objective=float(cert["objective"]) if cert.get("objective") is not None else math.nan,
-                         bound=float(cert["bound"]) if cert.get("bound") is not None else math.nan,
-                         gap=float(cert["gap"]) if cert.get("gap") is not None else math.nan,
-                         sense=cert.get("sense", "min"))
+        info = SolveInfo.from_dict(cert)
     except ValueError as exc:
         checks.add("certificate readable", str(exc))
         return

@@ -681,7 +681,6 @@ def read_points(
                 table[c] = col
         else:
             table = df
-        geometry = None
     else:
         try:
             g = gpd.read_file(p, layer=layer)

@@ -95,6 +95,27 @@ class SolveInfo:
             return f"feasible, gap {g} (not proven optimal: {self.termination.value})"
         return f"no solution ({self.termination.value})"
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SolveInfo:
+        """Inverse of :meth:`to_dict` (missing numbers become ``nan``); ``ValueError`` on unknown statuses."""
+
+        def num(key: str) -> float:
+            v = d.get(key)
+            return math.nan if v is None else float(v)
+
+        return cls(
+            TerminationCondition(d.get("termination", "unknown")),
+            SolutionStatus(d.get("status", "no_solution")),
+            objective=num("objective"),
+            bound=num("bound"),
+            gap=num("gap"),
+            build_seconds=float(d.get("build_seconds") or 0.0),
+            solve_seconds=float(d.get("solve_seconds") or 0.0),
+            sense=d.get("sense", "min"),
+            solver=d.get("solver", "highs"),
+            options=dict(d.get("options") or {}),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         def num(x: float) -> float | None:
             return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)

@@ -476,7 +476,6 @@ def make_map(
         choro_legend = add_boundaries(m, boundaries, demand=demand, simplify_deg=simplify_deg)
 
     tiers = _tiers(facilities)
-    level_of = dict(tiers)
 
     # demand points (bottom), then flows, then facilities from the lowest tier up (top tier drawn last)
     if show_demand and len(demand):
