@@ -39,6 +39,7 @@ def cli() -> None:
 
 
 # --- sub-commands (one module each) -----------------------------------------------------------
+from .bench import bench  # noqa: E402
 from .compare import compare  # noqa: E402
 from .data import data  # noqa: E402
 from .locate import locate  # noqa: E402
@@ -46,7 +47,7 @@ from .run import run  # noqa: E402
 from .sweep import frontier, sweep  # noqa: E402
 from .verify import verify  # noqa: E402
 
-for _command in (data, locate, run, sweep, frontier, compare, verify):
+for _command in (data, locate, run, sweep, frontier, compare, verify, bench):
     cli.add_command(_command)
 # --- end of sub-commands ----------------------------------------------------------------------
 

@@ -1,0 +1,308 @@
+"""p-median benchmark: siting's fast path vs spopt ``PMedian`` vs the plain model built directly in highspy.
+
+Every (instance, method) runs in its own Python subprocess; the time reported is wall time from the cost
+matrix in memory to the solution (imports and file reading excluded, the same for all three), and the peak
+memory is that subprocess's maximum resident set size (``os.wait4``), i.e. the whole process.
+
+Methods
+-------
+siting
+    ``siting.formulations.fast.solve_pmedian`` (radius formulation, heuristic warm start, Pyomo-built model).
+highspy
+    The textbook strong model, y binary, x continuous, sum_j x_ij = 1, x_ij <= y_j, sum y = p, built with
+    numpy as one sparse matrix and passed to highspy in one call.
+spopt
+    ``spopt.locate.PMedian.from_cost_matrix(...).solve(pulp.HiGHS(...))`` (optional: ``pip install spopt``).
+
+All three use the same relative MIP gap (``--gap``, default 1e-6) and ``--threads``.
+
+Examples
+--------
+Default (OR-Library n >= 400 instances present in the development set, plus generated n = 600, 900)::
+
+    /work/venv/bin/python benchmarks/bench_pmedian.py
+
+    /work/venv/bin/python benchmarks/bench_pmedian.py --instances pmed16,pmed20 --generated 700:5,900:90 \\
+        --methods siting,highspy,spopt --timeout 600
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SITING_SHARED") or REPO.parent / "shared")
+ORLIB = SHARED / "benchmarks" / "orlib"
+METHODS = ("siting", "highspy", "spopt")
+
+
+# ------------------------------------------------------------------------------------------ worker side
+def _plain_highspy(d, p: int, gap: float, threads: int | None, time_limit: float | None) -> dict:
+    import highspy
+    import numpy as np
+    import scipy.sparse as sp
+
+    n, m = d.shape
+    k = n * m
+    inf = highspy.kHighsInf
+    ii = np.repeat(np.arange(n), m)
+    jj = np.tile(np.arange(m), n)
+    x = m + np.arange(k)
+    rows = np.concatenate([ii, n + np.arange(k), n + np.arange(k), np.full(m, n + k)])
+    cols = np.concatenate([x, x, jj, np.arange(m)])
+    vals = np.concatenate([np.ones(k), np.ones(k), -np.ones(k), np.ones(m)])
+    a = sp.csc_matrix((vals, (rows, cols)), shape=(n + k + 1, m + k))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", gap)
+    if threads:
+        h.setOptionValue("threads", threads)
+    if time_limit:
+        h.setOptionValue("time_limit", float(time_limit))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = m + k, n + k + 1
+    lp.col_cost_ = np.concatenate([np.zeros(m), d.ravel()])
+    lp.col_lower_ = np.zeros(m + k)
+    lp.col_upper_ = np.ones(m + k)
+    lp.row_lower_ = np.concatenate([np.ones(n), np.full(k, -inf), [p]])
+    lp.row_upper_ = np.concatenate([np.ones(n), np.zeros(k), [p]])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * m + [highspy.HighsVarType.kContinuous] * k
+    h.passModel(lp)
+    h.run()
+    ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return {"objective": h.getInfo().objective_function_value, "status": "optimal" if ok else
+            h.modelStatusToString(h.getModelStatus())}
+
+
+def _spopt(d, p: int, gap: float, threads: int | None, time_limit: float | None) -> dict:
+    import numpy as np
+    import pulp
+    from spopt.locate import PMedian
+
+    model = PMedian.from_cost_matrix(d, np.ones(d.shape[0]), p_facilities=p)
+    solver = pulp.HiGHS(msg=False, gapRel=gap, threads=threads, timeLimit=time_limit)
+    model = model.solve(solver)
+    # PuLP reports status "Optimal" also when HiGHS stops at the time limit with an incumbent: use the
+    # solution status (1 = optimal, 2 = integer feasible only)
+    status = {1: "optimal", 2: "time_limit"}.get(model.problem.sol_status, pulp.LpStatus[model.problem.status])
+    return {"objective": float(pulp.value(model.problem.objective)), "status": str(status).lower()}
+
+
+def _siting(prob, p: int, gap: float, threads: int | None, time_limit: float | None) -> dict:
+    from siting.formulations.fast import solve_pmedian
+    from siting.solve import SolverOptions
+
+    res = solve_pmedian(prob, p=p, options=SolverOptions(mip_rel_gap=gap, threads=threads,
+                                                         time_limit_s=time_limit))
+    return {"objective": res.objective, "status": res.info.status.value,
+            "build_seconds": round(res.info.build_seconds, 3), "rounds": res.params.get("rounds")}
+
+
+def worker(method: str, path: str, gap: float, threads: int | None, time_limit: float | None) -> None:
+    from siting.bench.orlib import read_pmed
+
+    prob = read_pmed(path)
+    p = int(prob.meta["p"])
+    if method == "siting":
+        import pyomo.environ  # noqa: F401  (imports excluded from the timing, as for the others)
+        from pyomo.repn.plugins import standard_form  # noqa: F401
+
+        from siting.formulations import fast  # noqa: F401
+
+        t0 = time.perf_counter()
+        out = _siting(prob, p, gap, threads, time_limit)
+    else:
+        d = prob.matrix().toarray()
+        if method == "highspy":
+            import highspy  # noqa: F401
+
+            t0 = time.perf_counter()
+            out = _plain_highspy(d, p, gap, threads, time_limit)
+        else:
+            import pulp  # noqa: F401
+            from spopt.locate import PMedian  # noqa: F401
+
+            t0 = time.perf_counter()
+            out = _spopt(d, p, gap, threads, time_limit)
+    out["seconds"] = round(time.perf_counter() - t0, 3)
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+# ------------------------------------------------------------------------------------------ driver side
+def run_one(method: str, path: Path, *, gap: float, threads: int | None, timeout: float) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", method, str(path), "--gap", str(gap),
+           "--time-limit", str(timeout)]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
+        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, start_new_session=True)
+        deadline = t0 + timeout + 60  # the solver's own time limit first, then a hard stop
+        timed_out = False
+        while True:  # os.wait4 (not Popen.wait) so that we get this child's own rusage
+            pid, _status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                timed_out = True
+                os.killpg(proc.pid, signal.SIGKILL)
+                _, _status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.05)
+        proc.returncode = -1 if timed_out else 0  # reaped above
+        fo.seek(0)
+        fe.seek(0)
+        out, err = fo.read(), fe.read()
+    wall = time.perf_counter() - t0
+    rec = {"method": method, "seconds": math.nan, "objective": math.nan, "status": "error", "wall": wall}
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            rec.update(json.loads(line[7:]))
+    if timed_out:
+        rec["status"] = "killed"
+    elif rec["status"] == "error":
+        rec["error"] = (err.strip().splitlines() or ["?"])[-1]
+    rec["peak_mb"] = round(usage.ru_maxrss / 1024.0, 1)
+    return rec
+
+
+def _instances(args, tmp: Path) -> list[tuple[str, Path, int, int]]:
+    from siting.bench.generate import write_pmed
+
+    out = []
+    for name in [s for s in (args.instances or "").split(",") if s]:
+        f = Path(args.orlib) / "pmed" / f"{name}.txt"
+        if not f.is_file():
+            sys.exit(f"no instance {name} at {f}")
+        with f.open() as fh:
+            n, _, p = (int(v) for v in fh.readline().split()[:3])
+        out.append((name, f, n, p))
+    for spec in [s for s in (args.generated or "").split(",") if s]:
+        n, p = (int(v) for v in spec.split(":")) if ":" in spec else (int(spec), max(1, int(spec) // 10))
+        name = f"gen{n}_p{p}_s{args.seed}"
+        out.append((name, write_pmed(tmp / f"{name}.txt", n, p, seed=args.seed + n * 1000 + p), n, p))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--instances", default=None,
+                    help="OR-Library pmed instances (default: those with n >= 400 in --orlib)")
+    ap.add_argument("--generated", default=None,
+                    help="generated instances N or N:P, comma-separated (default 600:200,900:90)")
+    ap.add_argument("--orlib", default=str(ORLIB), help="OR-Library directory (default %(default)s)")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--timeout", type=float, default=300.0, help="per run, seconds (default %(default)s)")
+    ap.add_argument("--gap", type=float, default=1e-6, help="relative MIP gap for all methods")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    ap.add_argument("--worker", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
+    ap.add_argument("--time-limit", type=float, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        worker(args.worker[0], args.worker[1], args.gap, args.threads, args.time_limit)
+        return 0
+    if args.instances is None and args.generated is None:
+        have = sorted((Path(args.orlib) / "pmed").glob("pmed*.txt"))
+        big = []
+        for f in have:
+            if f.stem == "pmedopt":
+                continue
+            with f.open() as fh:
+                if int(fh.readline().split()[0]) >= 400:
+                    big.append(f.stem)
+        args.instances = ",".join(sorted(big, key=lambda s: int(s[4:])))
+        args.generated = "600:200,900:90"
+    methods = [m for m in args.methods.split(",") if m]
+    bad = set(methods) - set(METHODS)
+    if bad:
+        sys.exit(f"unknown method(s) {sorted(bad)}; choose from {METHODS}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_pmedian_") as tmpd:
+        for name, path, n, p in _instances(args, Path(tmpd)):
+            recs = {}
+            for mth in methods:
+                rec = run_one(mth, path, gap=args.gap, threads=args.threads, timeout=args.timeout)
+                recs[mth] = rec
+                print(f"  {name:>16} {mth:>8}: {rec['status']:>10} obj {rec['objective']} "
+                      f"{rec['seconds']} s, {rec['peak_mb']} MB", file=sys.stderr, flush=True)
+            rows.append((name, n, p, recs))
+    _report(rows, methods, args)
+    return 0
+
+
+def _report(rows, methods, args) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=200)
+    t = Table(title=f"p-median: time (s) and peak memory (MB); gap {args.gap:g}, timeout {args.timeout:g} s")
+    t.add_column("instance")
+    t.add_column("n", justify="right")
+    t.add_column("p", justify="right")
+    for m in methods:
+        t.add_column(f"{m} s", justify="right")
+        t.add_column(f"{m} MB", justify="right")
+    for m in methods:
+        if m != "siting" and "siting" in methods:
+            t.add_column(f"{m}/siting time", justify="right")
+            t.add_column(f"{m}/siting mem", justify="right")
+    t.add_column("objectives agree")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / f"bench_pmedian_{stamp}.csv"
+    fields = ["instance", "n", "p", "method", "status", "objective", "seconds", "peak_mb", "build_seconds",
+              "rounds"]
+    tmp = csv_path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        for name, n, p, recs in rows:
+            for m in methods:
+                w.writerow({"instance": name, "n": n, "p": p, **recs[m]})
+    tmp.replace(csv_path)
+
+    def cell(x, nd=2):
+        return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
+
+    for name, n, p, recs in rows:
+        line = [name, str(n), str(p)]
+        for m in methods:
+            r = recs[m]
+            s = cell(r["seconds"]) if r["status"] == "optimal" else f">{args.timeout:g} ({r['status']})"
+            line += [s, cell(r["peak_mb"], 0)]
+        base = recs.get("siting")
+        for m in methods:
+            if m != "siting" and base is not None:
+                r = recs[m]
+                if r["status"] == "optimal" and base["status"] == "optimal":
+                    line += [f"{r['seconds'] / base['seconds']:.1f}x", f"{r['peak_mb'] / base['peak_mb']:.1f}x"]
+                elif base["status"] == "optimal":
+                    line += [f">{args.timeout / base['seconds']:.1f}x", "-"]
+                else:
+                    line += ["-", "-"]
+        objs = [recs[m]["objective"] for m in methods if recs[m]["status"] == "optimal"]
+        agree = all(abs(o - objs[0]) <= 1e-6 * max(1.0, abs(objs[0])) for o in objs) if objs else False
+        line.append("yes" if agree and len(objs) == len(methods) else ("partial" if agree else "NO"))
+        t.add_row(*line)
+    con.print(t)
+    con.print(f"CSV: {csv_path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
