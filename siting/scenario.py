@@ -542,7 +542,9 @@ def parse_scenario(raw: Mapping[str, Any], *, path: Path | None = None, base_dir
             solver["time_limit_s"] = x
     if "mip_rel_gap" in so:
         x = v.number(so, "mip_rel_gap", "solver")
-        if x is not None:
+        if x is not None and x >= 1:
+            v.add("solver.mip_rel_gap", f"must be a fraction in [0, 1) (0.005 = 0.5 %), got {x:g}")
+        elif x is not None:
             solver["mip_rel_gap"] = x
     if "mip_heuristic_effort" in so:
         x = v.number(so, "mip_heuristic_effort", "solver")

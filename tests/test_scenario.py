@@ -236,3 +236,17 @@ def test_od_matrix_with_travel_times(tmp_path):
     assert lk.time_min is not None and lk.time_min.max() <= 12.0 and lk.distance_km.max() <= 8.0
     used = o.result.link_used[2]
     assert np.all(lk.time_min[used] <= 12.0)
+
+
+def test_solver_gap_must_be_a_fraction(tmp_path):
+    """`mip_rel_gap = 2.0` (a percentage typed as a number) is refused with the key, not passed to HiGHS."""
+    from siting.errors import ScenarioError
+    from siting.scenario import load_scenario
+
+    src = (REPO / "models" / "example.toml").read_text(encoding="utf-8")
+    assert "mip_rel_gap = 1e-6" in src
+    path = tmp_path / "example.toml"
+    path.write_text(src.replace("mip_rel_gap = 1e-6", "mip_rel_gap = 2.0").replace("../data/example", str(REPO / "data" / "example")), encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert any("solver.mip_rel_gap" in line and "[0, 1)" in line for line in err.value.lines())

@@ -11,7 +11,7 @@ import click
 
 from ..errors import DataError, DefectCollector, ScenarioError, SolverError
 from ..formulations import MODELS
-from ._common import console_err, stdout
+from ._common import check_solver_flags, console_err, stdout
 
 __all__ = ["locate"]
 
@@ -93,14 +93,7 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
         found.add("--circuity does not apply with --od-matrix (its distances are used as given)", file="--circuity")
     if circuity is not None and not (math.isfinite(circuity) and circuity >= 1):
         found.add(f"must be a number >= 1, got {circuity}", file="--circuity")
-    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
-        found.add(f"must be a number of seconds > 0, got {time_limit}", file="--time-limit")
-    if gap is not None and not (0 <= gap < 1):
-        found.add(f"must be in [0, 1), got {gap}", file="--gap")
-    if threads is not None and threads < 1:
-        found.add(f"must be >= 1, got {threads}", file="--threads")
-    if max_memory_mb is not None and not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
-        found.add(f"must be a number of MB > 0, got {max_memory_mb}", file="--max-memory-mb")
+    check_solver_flags(found, time_limit=time_limit, gap=gap, threads=threads, max_memory_mb=max_memory_mb)
     params: dict[str, Any] = {}
     try:
         params = model_params(spec, p=p, radius_km=radius_km, budget_cny=budget_cny, decay=decay,

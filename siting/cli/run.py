@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from ..errors import DefectCollector, ScenarioError
-from ._common import console_err, stdout
+from ._common import check_solver_flags, console_err, stdout
 
 __all__ = ["run"]
 
@@ -57,14 +56,7 @@ def run(scenario: str, out_dir: str | None, time_limit: float | None, gap: float
             found.add(f"expected KEY=VALUE, got {item!r}", file="--set")
             continue
         overrides[key.strip()] = parse_value(value.strip())
-    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
-        found.add(f"must be a number of seconds > 0, got {time_limit}", file="--time-limit")
-    if gap is not None and not (0 <= gap < 1):
-        found.add(f"must be in [0, 1), got {gap}", file="--gap")
-    if threads is not None and threads < 1:
-        found.add(f"must be >= 1, got {threads}", file="--threads")
-    if max_memory_mb is not None and not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
-        found.add(f"must be a number of MB > 0, got {max_memory_mb}", file="--max-memory-mb")
+    check_solver_flags(found, time_limit=time_limit, gap=gap, threads=threads, max_memory_mb=max_memory_mb)
     found.raise_if_any(ScenarioError)
 
     scen = load_scenario(Path(scenario), overrides=overrides)
