@@ -2,6 +2,9 @@
 
 ``locate`` runs: parameter check -> precheck (provable infeasibility, naming the rows) -> build the
 Pyomo model -> solve with HiGHS -> read back open sites and allocation -> independent verification.
+Some models have an exact algorithm of their own (:data:`_ALGORITHMS`): p-center by bisection, and plain
+p-median (no decay, budget, cutoff or radius) by the distance-level formulation of
+:func:`siting.formulations.fast.solve_pmedian`; their answers are verified the same way.
 """
 
 from __future__ import annotations
@@ -210,18 +213,51 @@ def _p_center_bisection(
     return info, best, nearest_open(ix, best, problem.n_pairs), last_model
 
 
-_ALGORITHMS = {"p-center": _p_center_bisection}
+def _p_median_fast(
+    problem: Problem,
+    params: dict[str, Any],
+    options: Any,
+) -> tuple[Any, np.ndarray, np.ndarray, Any]:
+    """Exact p-median by the distinct-distance radius formulation
+    (:func:`siting.formulations.fast.solve_pmedian`): heuristic warm start, LP first, radius rounds.
+
+    Returns ``(SolveInfo, open, allocation, None)``; there is no single Pyomo model to diagnose (the fast
+    path raises :class:`InfeasibleError` itself when HiGHS proves a relaxation infeasible).
+    """
+    from .formulations.fast import solve_pmedian
+
+    res = solve_pmedian(problem, p=int(params["p"]), options=options)
+    info = dataclasses.replace(
+        res.info, options={**res.info.options, "algorithm": "p-median radius formulation",
+                           "radius_rounds": int(res.params.get("rounds", 0))},
+    )
+    return info, res.open, res.allocation, None
+
+
+def _plain_p_median(params: dict[str, Any]) -> bool:
+    """The fast p-median path applies to the plain model only: no decay, budget, cutoff or radius."""
+    return set(params) <= {"p"}
+
+
+#: model name -> (exact algorithm of its own, applies(params)); other models and parameter sets use the
+#: plain Pyomo formulation of their :class:`ModelSpec`
+_ALGORITHMS: dict[str, tuple[Any, Any]] = {
+    "p-center": (_p_center_bisection, lambda params: True),
+    "p-median": (_p_median_fast, _plain_p_median),
+}
 
 
 def _solve_spec(problem: Problem, spec: ModelSpec, params: dict[str, Any], options: SolverOptions) -> Result:
     import pyomo.environ  # noqa: F401  - the first import is slow; keep it out of build_seconds
 
     stored = {k: (v.to_dict() if isinstance(v, Decay) else v) for k, v in params.items()}
-    algorithm = _ALGORITHMS.get(spec.name)
-    if algorithm is not None:  # an exact algorithm of several solves (p-center bisection)
+    algorithm, applies = _ALGORITHMS.get(spec.name, (None, None))
+    if algorithm is not None and applies(params):
+        # an exact algorithm of its own (p-center bisection, the p-median radius formulation)
         info, open_, alloc, model = algorithm(problem, params, options)
-        if info.has_solution:
-            return Result(spec.name, info, open_, alloc, stored)
+        if info.has_solution or model is None:
+            return Result(spec.name, info, np.asarray(open_, dtype=np.int64) if info.has_solution
+                          else np.zeros(0, dtype=np.int64), alloc if info.has_solution else np.zeros(0), stored)
     else:
         t0 = time.perf_counter()
         model = spec.build_model(problem, params)

@@ -216,3 +216,29 @@ def test_infeasible_inputs_are_reported() -> None:
         solve_pmedian(_problem(np.ones((2, 2))), p=3)
     with pytest.raises(InfeasibleError, match="total capacity"):
         solve_cflp(_problem(np.ones((2, 2)), [5, 5], capacity=[3, 3]))
+
+
+def test_no_free_choice_is_proven_optimal_and_the_certificate_is_consistent():
+    # required + forbidden leave nothing to choose (p = 1): the compiled model has no column, HiGHS says
+    # "model empty" without a primal solution. The answer must still be proven, not optimal-but-feasible.
+    from siting.results import SolutionStatus, TerminationCondition
+    from siting.solve import SolverOptions
+
+    d = np.array([[51.9, 73.8], [75.0, 51.4], [77.2, 81.0], [86.1, 67.2]])
+    prob = _problem(d, np.array([17.0, 12.0, 3.0, 8.0]), required=np.array([True, False]),
+                    forbidden=np.array([False, True]))
+    for radius, rounds in ((True, 50), (True, 1), (False, 1)):
+        res = solve_pmedian(prob, p=1, radius=radius, max_rounds=rounds,
+                            options=SolverOptions(mip_rel_gap=1e-9, threads=1))
+        assert res.info.status is SolutionStatus.OPTIMAL, res.info
+        assert res.info.termination is TerminationCondition.OPTIMAL and res.info.gap == 0.0
+        assert list(res.open) == [0] and verify(prob, res).ok
+        assert res.objective == pytest.approx(float(d[:, 0] @ prob.weight))
+    # on a real choice, status and termination agree whatever the round budget
+    rng = np.random.default_rng(11)
+    a = rng.uniform(0, 100, (30, 2))
+    prob = _problem(np.hypot(*(a[:, None, :] - a[None, :, :]).transpose(2, 0, 1)), rng.integers(1, 9, 30))
+    for rounds in (1, 2, 50):
+        res = solve_pmedian(prob, p=4, max_rounds=rounds, margin_levels=0)
+        assert (res.info.status is SolutionStatus.OPTIMAL) == (res.info.termination is TerminationCondition.OPTIMAL)
+        assert res.info.proven_optimal and np.isfinite(res.info.gap)

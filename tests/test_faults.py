@@ -40,15 +40,19 @@ def _points(path: Path, n: int, seed: int, prefix: str) -> Path:
 @pytest.mark.solver
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_solve_leaves_no_output(signum, code, tmp_path):
-    """A p-median of 400 x 200 points takes ~10 s in HiGHS; the signal comes 1 s after HiGHS starts."""
+    """A p-median of 400 x 200 points takes ~10 s in HiGHS; the signal comes 1 s after HiGHS starts.
+
+    The cutoff (500 km, farther than any pair here) keeps the run on the plain Pyomo formulation: plain
+    p-median goes through the fast radius formulation, which solves this instance in well under a second.
+    """
     dem = _points(tmp_path / "dem.csv", 400, 1, "d")
     cand = _points(tmp_path / "cand.csv", 200, 2, "c")
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from siting.cli import main; sys.exit(main())", "locate", "p-median",
-         "--demand", str(dem), "--candidates", str(cand), "--p", "20", "--threads", "1", "--verbose",
-         "--out", str(out)],
+         "--demand", str(dem), "--candidates", str(cand), "--p", "20", "--max-distance-km", "500",
+         "--threads", "1", "--verbose", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
     )
     try:
@@ -103,8 +107,10 @@ def test_time_limit_without_incumbent_says_so_and_writes_nothing(tmp_path, capfd
     dem = _points(tmp_path / "dem.csv", 200, 1, "d")
     cand = _points(tmp_path / "cand.csv", 100, 2, "c")
     out = tmp_path / "run"
+    # the cutoff (farther than any pair) keeps the Pyomo formulation, which has no incumbent before HiGHS
+    # runs; the fast p-median path starts from a heuristic solution and so always has one
     rc = main(["locate", "p-median", "--demand", str(dem), "--candidates", str(cand), "--p", "10",
-               "--time-limit", "0.001", "--threads", "1", "--out", str(out)])
+               "--max-distance-km", "500", "--time-limit", "0.001", "--threads", "1", "--out", str(out)])
     err = capfd.readouterr().err
     assert rc == 3, err
     assert "no solution (time_limit)" in err and "nothing was written" in err

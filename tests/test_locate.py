@@ -102,6 +102,27 @@ def test_a_wrong_readback_is_refused(monkeypatch):
         return open_, x * 0.5
 
     monkeypatch.setitem(MODELS, "p-median", dataclasses.replace(spec, extract=bad_extract))
+    # a cutoff (here one that removes no pair) keeps p-median on the Pyomo formulation and its read-back
+    assert locate(problem, "p-median", p=2, max_distance_km=1e4, check=False).info.options.get("algorithm") is None
+    with pytest.raises(SolverError, match="verification"):
+        locate(problem, "p-median", p=2, max_distance_km=1e4)
+
+
+@pytest.mark.solver
+def test_a_wrong_fast_p_median_answer_is_refused(monkeypatch):
+    # plain p-median goes through the fast radius formulation; its answer is verified the same way
+    import siting.formulations.fast as fast
+
+    problem = _grid()
+    good = locate(problem, "p-median", p=2)
+    assert good.info.options["algorithm"] == "p-median radius formulation" and good.info.proven_optimal
+    real = fast.solve_pmedian
+
+    def bad_solve(prob, **kw):
+        res = real(prob, **kw)
+        return dataclasses.replace(res, allocation=res.allocation * 0.5)
+
+    monkeypatch.setattr(fast, "solve_pmedian", bad_solve)
     with pytest.raises(SolverError, match="verification"):
         locate(problem, "p-median", p=2)
 

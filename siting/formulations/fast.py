@@ -541,6 +541,10 @@ def run_highs(
     if tl is not None:
         h.setOptionValue("time_limit", max(float(tl), 0.01))
     if options.threads is not None:
+        # HiGHS keeps one global thread scheduler per process and refuses (status unknown, no solution) a
+        # later solve asking for another thread count; reset it so that `threads` always takes effect
+        # (as siting.solve.solve_pyomo does)
+        highspy.Highs.resetGlobalScheduler(True)
         h.setOptionValue("threads", int(options.threads))
     for key, val in options.extra.items():
         h.setOptionValue(key, val)
@@ -566,9 +570,16 @@ def run_highs(
     has_sol = hinfo.primal_solution_status == 2  # kSolutionStatusFeasible
     objective = math.nan
     x = np.zeros(0)
-    if has_sol:
+    if (not has_sol and term is TerminationCondition.OPTIMAL and int(lp.num_col_) == 0
+            and np.all(np.asarray(lp.row_lower_) <= 1e-9) and np.all(np.asarray(lp.row_upper_) >= -1e-9)):
+        # no free column (every variable fixed by Pyomo, e.g. required/forbidden sites leave no choice):
+        # HiGHS says kModelEmpty without a primal solution; the one point is the solution, of value offset
+        has_sol = True
+        objective = float(lp.offset_)
+    elif has_sol:
         x = np.asarray(h.getSolution().col_value, dtype=np.float64)
         objective = float(hinfo.objective_function_value)
+    if has_sol:
         if load:
             for v, val in zip(comp.columns, x.tolist()):
                 v.set_value(round(val) if (mip and v.is_integer()) else val, skip_validation=True)
@@ -670,6 +681,10 @@ def _info(term: TerminationCondition, objective: float, bound: float, build_s: f
         gap = 0.0 if abs(objective - bound) <= max(options.mip_rel_gap * abs(objective), 1e-9) else \
             relative_gap(objective, bound)
     else:
+        if term is TerminationCondition.OPTIMAL:
+            # "optimal" is a certificate: without a proven incumbent it is not one (the caller names the
+            # reason; this keeps termination and status consistent whatever it passed)
+            term = TerminationCondition.UNKNOWN if not has else TerminationCondition.ITERATION_LIMIT
         gap = relative_gap(objective, bound)
     return SolveInfo(termination=term, status=status, objective=objective, bound=bound, gap=gap,
                      build_seconds=build_s, solve_seconds=solve_s, sense="min", solver=solver,
@@ -798,9 +813,17 @@ def _solve_radius(
         g = np.minimum(lv.level_of(np.arange(n), dist_h) + margin_levels, cap_level)
     else:
         g = cap_level.copy()
+    if max_rounds <= 1:
+        g = cap_level.copy()  # one round only: it must be the exact model to prove anything
     build_s = 0.0
     solve_s = 0.0
-    bound = -math.inf
+    # a bound before any solve: every demand costs at least its nearest allowed candidate (plus the fixed
+    # costs of the required sites), so a result cut short still carries a finite gap
+    bound = float(problem.weight @ lv.flat[lv.offset[:-1]])
+    if fixed:
+        bound += float(problem.fixed_cost_cny[problem.required].sum())
+    if integral:
+        bound = math.ceil(bound - 1e-6)
     term = TerminationCondition.UNKNOWN
     rounds = 0
     solver = "highs"
@@ -850,8 +873,11 @@ def _solve_radius(
                     sizes.append({"rows": len(model.level) + (p is not None), "z": len(model.z), "lp_only": 1})
                     proven = True
                     break
-                if remaining is not None:
-                    remaining = options.time_limit_s - (time.perf_counter() - t_start)
+            if remaining is not None:
+                remaining = options.time_limit_s - (time.perf_counter() - t_start)
+                if remaining <= 0:
+                    term = TerminationCondition.TIME_LIMIT
+                    break
         x0 = None
         if best_open is not None:
             x0 = np.zeros(len(comp.columns))
@@ -877,6 +903,8 @@ def _solve_radius(
             lb = math.ceil(solved.bound - 1e-6) if integral else solved.bound
             bound = max(bound, lb)
         if not solved.has_solution:
+            if term is TerminationCondition.OPTIMAL:  # "optimal" without a point proves nothing
+                term = TerminationCondition.UNKNOWN
             break
         y_val = np.array([model.y[j].value or 0.0 for j in range(m)])
         open_idx = np.flatnonzero(y_val > 0.5)
@@ -910,6 +938,20 @@ def _solve_radius(
             proven = True
             break
         g = np.where(beyond, np.minimum(np.maximum(dist_level, g + 1) + margin_levels, cap_level), g)
+        if rounds == max_rounds - 1:
+            # last round allowed: solve the exact model (every level up to the cap), so that an optimal
+            # answer of that round is a proof rather than an unfinished iteration
+            g = cap_level.copy()
+    if not proven and best_open is not None and math.isfinite(best_val) and best_val <= bound + max(
+            options.mip_rel_gap * abs(best_val), 1e-9 * max(1.0, abs(best_val))):
+        proven = True  # the incumbent meets a valid lower bound (of a relaxation), whatever stopped the loop
+    if not proven and term is TerminationCondition.OPTIMAL:
+        # every round solved to optimality but the rounds ran out before the radius was exact (only with
+        # max_rounds = 1 and radius iteration): no certificate
+        term = TerminationCondition.ITERATION_LIMIT
+    if (not proven and options.time_limit_s is not None and term is TerminationCondition.UNKNOWN
+            and time.perf_counter() - t_start >= options.time_limit_s):
+        term = TerminationCondition.TIME_LIMIT  # HiGHS stopped by the limit inside presolve says "unknown"
     if best_open is None:
         info = _info(term, math.nan, bound, build_s, solve_s + heuristic_s, options, False)
         return Result(model=model_name, info=info, open=np.zeros(0, np.int64), allocation=np.zeros(0),
