@@ -671,6 +671,23 @@ def _objective(problem: Problem, open_idx: np.ndarray, dist: np.ndarray, *, fixe
     return val
 
 
+def _improve_from(problem: Problem, cost: np.ndarray, p: int, start: np.ndarray, *, fixed: bool,
+                  best_val: float, best_open: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """Local search (greedy + vertex substitution) from ``start``; keep it if it beats the incumbent.
+
+    Returns ``(best_val, best_open, seconds spent in the heuristic)``.
+    """
+    th = time.perf_counter()
+    cand = pmedian_heuristic(cost, problem.weight, p, required=problem.required,
+                             forbidden=problem.forbidden, start=start)
+    seconds = time.perf_counter() - th
+    _, dist_c = assignment_from_open(problem, cand, cost=cost)
+    val_c = _objective(problem, cand, dist_c, fixed=fixed)
+    if val_c < best_val - 1e-9 * max(1.0, abs(val_c)):
+        return val_c, cand, seconds
+    return best_val, best_open, seconds
+
+
 def _info(term: TerminationCondition, objective: float, bound: float, build_s: float, solve_s: float,
           options: SolverOptions, proven: bool, solver: str = "highs") -> SolveInfo:
     has = math.isfinite(objective)
@@ -858,14 +875,9 @@ def _solve_radius(
                                  else float(model.y[j].value or 0.0) for j in range(m)])
                 y_lp[problem.forbidden] = -1.0
                 start = np.argsort(-y_lp, kind="stable")[:p]
-                th = time.perf_counter()
-                cand = pmedian_heuristic(cost, problem.weight, p, required=problem.required,
-                                         forbidden=problem.forbidden, start=start)
-                heuristic_s += time.perf_counter() - th
-                _, dist_c = assignment_from_open(problem, cand, cost=cost)
-                val_c = _objective(problem, cand, dist_c, fixed=fixed)
-                if val_c < best_val - 1e-9 * max(1.0, abs(val_c)):
-                    best_val, best_open = val_c, cand
+                best_val, best_open, hs = _improve_from(problem, cost, p, start, fixed=fixed,
+                                                        best_val=best_val, best_open=best_open)
+                heuristic_s += hs
                 tol = max(options.mip_rel_gap * abs(best_val), 1e-9 * max(1.0, abs(best_val)))
                 if best_val <= bound + tol:
                     term = TerminationCondition.OPTIMAL
@@ -916,14 +928,9 @@ def _solve_radius(
             break
         if p is not None and best_val > bound + max(options.mip_rel_gap * abs(best_val), 1e-9):
             # the relaxation's optimum is a good start for local search on the true objective
-            th = time.perf_counter()
-            cand = pmedian_heuristic(cost, problem.weight, p, required=problem.required,
-                                     forbidden=problem.forbidden, start=open_idx)
-            heuristic_s += time.perf_counter() - th
-            _, dist_c = assignment_from_open(problem, cand, cost=cost)
-            val_c = _objective(problem, cand, dist_c, fixed=fixed)
-            if val_c < best_val - 1e-9 * max(1.0, abs(val_c)):
-                best_val, best_open = val_c, cand
+            best_val, best_open, hs = _improve_from(problem, cost, p, open_idx, fixed=fixed,
+                                                    best_val=best_val, best_open=best_open)
+            heuristic_s += hs
         tol = max(options.mip_rel_gap * abs(best_val), 1e-9 * max(1.0, abs(best_val)))
         if best_val <= bound + tol:
             proven = True
