@@ -60,10 +60,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InfeasibleError, SolverError
+from ..errors import InfeasibleError
 from ..problem import Problem
 from ..results import Result, SolutionStatus, SolveInfo, TerminationCondition
 from ..solve import SolverOptions, relative_gap
+from ._highs import compile_model, extend_compiled, run_highs, solve_model_highs
+from ._matrix import linear_expression, matrix_rows
 
 __all__ = [
     "Levels",
@@ -71,6 +73,7 @@ __all__ = [
     "distance_levels",
     "pmedian_heuristic",
     "build_compact",
+    "raise_radius",
     "build_cflp_split",
     "PMEDIAN_HIGHS_OPTIONS",
     "compile_model",
@@ -147,7 +150,8 @@ class Levels:
 
 def distance_levels(cost: np.ndarray) -> Levels:
     """Sorted distinct distances of each row of a dense cost matrix (``inf`` = not allowed)."""
-    order = np.argsort(cost, axis=1, kind="stable")
+    # the order among equal distances is irrelevant (they share a level), so the faster unstable sort is used
+    order = np.argsort(cost, axis=1)
     ds = np.take_along_axis(cost, order, axis=1)
     finite = np.isfinite(ds)
     new = finite.copy()
@@ -244,21 +248,34 @@ def pmedian_heuristic(
 
 # ============================================================================================ Pyomo models
 def _pyo():
+    import highspy  # noqa: F401  (imported here, outside timed sections)
     import pyomo.environ as pyo
-    from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
     from pyomo.repn.plugins import standard_form  # noqa: F401  (imported here, outside timed sections)
 
-    return pyo, LinearExpression, MonomialTermExpression
+    from . import _matrix
+
+    _matrix.MatrixRows  # noqa: B018  (creates the component class outside timed sections)
+    return pyo
 
 
 @dataclass
 class _Compact:
-    """Index maps of a compact model (what the solve loop needs besides the Pyomo model)."""
+    """State of a compact model that grows by radius (what the solve loop needs besides the Pyomo model).
 
-    z_demand: np.ndarray  # (Z,) demand of each z
-    z_level: np.ndarray  # (Z,) level index of each z
-    z_value: np.ndarray  # (Z,) D_ik of each z (z = 1 means "not served within D_ik")
+    ``g[i]`` is demand ``i``'s radius level and ``n_rows[i]`` its number of level rows (``g[i]``, plus the
+    coverage row once ``g[i]`` is the last level); z variable ``t`` (in ``zvars``, all blocks in order) stands
+    for demand ``z_demand[t]`` at level ``z_level[t]``, distance ``z_value[t]``.
+    """
+
+    g: np.ndarray
+    n_rows: np.ndarray
+    last_z: np.ndarray  # (n,) position in zvars of z_{i, g_i - 1}; -1 when g_i = 0
+    zvars: list[Any]
+    z_demand: np.ndarray
+    z_level: np.ndarray
+    z_value: np.ndarray
     constant: float
+    blocks: int = 0
 
 
 def build_compact(
@@ -291,9 +308,10 @@ def build_compact(
     -------
     (model, maps)
         ``model.y[j]`` (binary, every candidate; forbidden fixed at 0, required at 1), ``model.z[t]``,
-        ``model.level[r]`` rows, ``model.cardinality`` (p-median) and ``model.obj``.
+        ``model.level[r]`` rows (one :class:`~siting.formulations._matrix.MatrixRows` component),
+        ``model.cardinality`` (p-median) and ``model.obj``. :func:`raise_radius` adds levels later.
     """
-    pyo, LinearExpression, MonomialTermExpression = _pyo()
+    pyo = _pyo()
     c = dense_costs(problem) if cost is None else cost
     lv = distance_levels(c) if levels is None else levels
     n, m = c.shape
@@ -304,69 +322,99 @@ def build_compact(
             [f"demand {problem.demand_ids[i]} has no allowed (non-forbidden) candidate" for i in bad[:20]]
         )
     g = top.copy() if radius_level is None else np.minimum(np.asarray(radius_level, np.int64), top)
-    # rows kept for demand i: levels 0..g_i-1 (with z), plus the coverage row at level K_i-1 if g_i == K_i-1
-    cover = g == top
-    n_rows = g + cover.astype(np.int64)
-    # y entries: candidate order[i, r] at level lev < n_rows_i (row index = its level)
-    lev = lv.level
-    keep = (lev >= 0) & (lev < n_rows[:, None])
-    row_off = np.concatenate([[0], np.cumsum(n_rows)])
-    ii, rr = np.nonzero(keep)
-    y_row = row_off[ii] + lev[ii, rr]
-    y_col = lv.order[ii, rr]
-    srt = np.argsort(y_row, kind="stable")
-    y_row, y_col = y_row[srt], y_col[srt]
-    n_total = int(row_off[-1])
-    y_ptr = np.searchsorted(y_row, np.arange(n_total + 1))
-    # z: one per level k < g_i
-    z_off = np.concatenate([[0], np.cumsum(g)])
-    n_z = int(z_off[-1])
-    z_demand = np.repeat(np.arange(n), g)
-    z_level = np.arange(n_z) - z_off[z_demand]
-    z_value = lv.flat[lv.offset[z_demand] + z_level]
-    z_next = lv.flat[lv.offset[z_demand] + z_level + 1]
-    w = problem.weight
-    z_cost = w[z_demand] * (z_next - z_value)
-    constant = float(w @ lv.flat[lv.offset[:-1]])
-
     model = pyo.ConcreteModel(name="compact-radius")
     model.y = pyo.Var(range(m), domain=pyo.Binary)
-    model.z = pyo.Var(range(n_z), domain=pyo.NonNegativeReals)
-    # plain lists of the variable objects: indexing a Pyomo Var costs microseconds per call
-    y = [model.y[j] for j in range(m)]
-    z = list(model.z.values())
+    y = list(model.y.values())
     for j in np.flatnonzero(problem.forbidden).tolist():
         y[j].fix(0)
     for j in np.flatnonzero(problem.required).tolist():
         y[j].fix(1)
-    # row r of demand i at level k: its z (if k < g_i) and the previous z (if k > 0)
-    row_demand = np.repeat(np.arange(n), n_rows)
-    row_level = np.arange(n_total) - row_off[row_demand]
-    has_z = row_level < g[row_demand]
-    row_z = np.where(has_z, z_off[row_demand] + row_level, -1)
-    row_prev = np.where(row_level > 0, z_off[row_demand] + row_level - 1, -1)
-    rhs = (row_level == 0).astype(float)
-    y_col_l, y_ptr_l = y_col.tolist(), y_ptr.tolist()
-    row_z_l, row_prev_l, rhs_l = row_z.tolist(), row_prev.tolist(), rhs.tolist()
-    minus = -1
-
-    def level_rule(_m: Any, r: int) -> Any:
-        args: list[Any] = [y[j] for j in y_col_l[y_ptr_l[r] : y_ptr_l[r + 1]]]
-        if row_z_l[r] >= 0:
-            args.append(z[row_z_l[r]])
-        if row_prev_l[r] >= 0:
-            args.append(MonomialTermExpression((minus, z[row_prev_l[r]])))
-        return (rhs_l[r], LinearExpression(args), None)
-
-    model.level = pyo.Constraint(range(n_total), rule=level_rule)
     if p is not None:
-        model.cardinality = pyo.Constraint(expr=LinearExpression([y[j] for j in range(m)]) == int(p))
-    terms = [MonomialTermExpression((float(a), z[t])) for t, a in enumerate(z_cost.tolist()) if a != 0.0]
-    if use_fixed_costs:
-        f = problem.fixed_cost_cny
-        terms.extend(MonomialTermExpression((float(f[j]), y[j])) for j in range(m) if f[j] != 0.0)
-    model.obj = pyo.Objective(expr=LinearExpression(terms) + constant, sense=pyo.minimize)
-    return model, _Compact(z_demand=z_demand, z_level=z_level, z_value=z_value, constant=constant)
+        model.cardinality = matrix_rows(np.zeros(m), np.arange(m), 1.0, y, n_rows=1, lower=p, upper=p)
+    constant = float(problem.weight @ lv.flat[lv.offset[:-1]])  # every demand pays its nearest distance
+    fixed = problem.fixed_cost_cny if use_fixed_costs else np.zeros(m)
+    model.obj = pyo.Objective(expr=linear_expression(fixed, y, constant), sense=pyo.minimize)
+    empty = np.zeros(0, dtype=np.int64)
+    maps = _Compact(g=np.zeros(n, dtype=np.int64), n_rows=np.zeros(n, dtype=np.int64),
+                    last_z=np.full(n, -1, dtype=np.int64), zvars=[], z_demand=empty, z_level=empty,
+                    z_value=np.zeros(0), constant=constant)
+    raise_radius(model, maps, g, problem=problem, levels=lv)
+    return model, maps
+
+
+def raise_radius(model: Any, maps: _Compact, radius_level: np.ndarray, *, problem: Problem, levels: Levels
+                 ) -> tuple[list[Any], np.ndarray, list[Any]]:
+    """Raise the radius levels of a compact model in place (never lowers them).
+
+    The chained rows only ever gain rows and z variables when a radius grows (existing rows and objective
+    coefficients stay as they are), so the new levels go into one new block: ``model.z`` / ``model.level``
+    for the first call, ``model.z_<b>`` / ``model.level_<b>`` after; the objective gains their terms.
+
+    Returns
+    -------
+    (blocks, z_cost, new_z)
+        The new ``MatrixRows`` component (as a list), the objective coefficients of the new z variables and
+        those variables, for :func:`~siting.formulations._highs.extend_compiled`.
+    """
+    pyo = _pyo()
+    lv = levels
+    n, m = lv.level.shape
+    top = lv.n_levels - 1
+    g_new = np.maximum(np.minimum(np.asarray(radius_level, np.int64), top), maps.g)
+    rows_new = g_new + (g_new == top)
+    add_rows = rows_new - maps.n_rows
+    add_z = g_new - maps.g
+    b = maps.blocks
+    suffix = "" if b == 0 else f"_{b}"
+    # new z variables: demand i gets levels g_i .. g_new_i - 1, contiguous after the existing ones
+    n_new = int(add_z.sum())
+    zoff = np.concatenate([[0], np.cumsum(add_z)])
+    z_dem = np.repeat(np.arange(n), add_z)
+    z_lvl = maps.g[z_dem] + (np.arange(n_new) - zoff[z_dem])
+    z_val = lv.flat[lv.offset[z_dem] + z_lvl]
+    z_cost = problem.weight[z_dem] * (lv.flat[lv.offset[z_dem] + z_lvl + 1] - z_val)
+    zcomp = pyo.Var(range(n_new), domain=pyo.NonNegativeReals)
+    model.add_component("z" + suffix, zcomp)
+    new_z = list(zcomp.values())
+    # rows: demand i gets levels n_rows_i .. rows_new_i - 1
+    n_add = int(add_rows.sum())
+    roff = np.concatenate([[0], np.cumsum(add_rows)])
+    r_dem = np.repeat(np.arange(n), add_rows)
+    r_lvl = maps.n_rows[r_dem] + (np.arange(n_add) - roff[r_dem])
+    lev = lv.level
+    keep = (lev >= maps.n_rows[:, None]) & (lev < rows_new[:, None])
+    ii, rr = np.nonzero(keep)
+    y_row = roff[ii] + lev[ii, rr] - maps.n_rows[ii]
+    y_col = lv.order[ii, rr]
+    # columns of this block: y (0..m-1), the previous last z of the demands that grow (m..), new z (after)
+    grow = np.flatnonzero((add_rows > 0) & (maps.last_z >= 0))
+    old_col = np.full(n, -1, dtype=np.int64)
+    old_col[grow] = m + np.arange(len(grow))
+    base = m + len(grow)
+    zr = np.flatnonzero(r_lvl < g_new[r_dem])  # rows with their own z
+    z_col = base + zoff[r_dem[zr]] + (r_lvl[zr] - maps.g[r_dem[zr]])
+    pr = np.flatnonzero(r_lvl > 0)  # rows with the previous level's z
+    prev_lvl = r_lvl[pr] - 1
+    prev_is_old = prev_lvl < maps.g[r_dem[pr]]
+    p_col = np.where(prev_is_old, old_col[r_dem[pr]], base + zoff[r_dem[pr]] + (prev_lvl - maps.g[r_dem[pr]]))
+    x = list(model.y.values()) + [maps.zvars[t] for t in maps.last_z[grow].tolist()] + new_z
+    rows = np.concatenate([y_row, zr, pr])
+    cols = np.concatenate([y_col, z_col, p_col])
+    coefs = np.concatenate([np.ones(len(y_row) + len(zr)), -np.ones(len(pr))])
+    block = matrix_rows(rows, cols, coefs, x, n_rows=n_add, lower=(r_lvl == 0).astype(float))
+    model.add_component("level" + suffix, block)
+    if n_new:
+        model.obj.expr = model.obj.expr + linear_expression(z_cost, new_z)
+    # bookkeeping
+    start = len(maps.zvars)
+    maps.zvars.extend(new_z)
+    has = add_z > 0
+    maps.last_z[has] = start + zoff[1:][has] - 1
+    maps.z_demand = np.concatenate([maps.z_demand, z_dem])
+    maps.z_level = np.concatenate([maps.z_level, z_lvl])
+    maps.z_value = np.concatenate([maps.z_value, z_val])
+    maps.g, maps.n_rows, maps.blocks = g_new, rows_new, b + 1
+    return [block], z_cost, new_z
 
 
 def build_cflp_split(problem: Problem, *, use_time: bool = False) -> Any:
@@ -376,7 +424,7 @@ def build_cflp_split(problem: Problem, *, use_time: bool = False) -> Any:
     ``problem.pair_demand``); rows ``assign``, ``link``, ``capacity`` (finite capacities only) and
     ``total_capacity``.
     """
-    pyo, LinearExpression, MonomialTermExpression = _pyo()
+    pyo = _pyo()
     n, m, k = problem.n_demand, problem.n_candidates, problem.n_pairs
     pi, pj = problem.pair_demand, problem.pair_candidate
     w = problem.weight
@@ -385,261 +433,29 @@ def build_cflp_split(problem: Problem, *, use_time: bool = False) -> Any:
     model = pyo.ConcreteModel(name="cflp-split")
     model.y = pyo.Var(range(m), domain=pyo.Binary)
     model.x = pyo.Var(range(k), bounds=(0.0, 1.0))
-    y = [model.y[j] for j in range(m)]
+    y = list(model.y.values())
     x = list(model.x.values())
     for j in np.flatnonzero(problem.forbidden).tolist():
         y[j].fix(0)
     for j in np.flatnonzero(problem.required).tolist():
         y[j].fix(1)
-    d_ptr = np.searchsorted(pi, np.arange(n + 1)).tolist()
-    model.assign = pyo.Constraint(
-        range(n), rule=lambda _m, i: LinearExpression([x[q] for q in range(d_ptr[i], d_ptr[i + 1])]) == 1
-    )
-    pj_l = pj.tolist()
-    model.link = pyo.Constraint(
-        range(k), rule=lambda _m, q: (None, LinearExpression([x[q], MonomialTermExpression((-1, y[pj_l[q]]))]), 0)
-    )
-    by_cand = np.argsort(pj, kind="stable")
-    c_ptr = np.searchsorted(pj[by_cand], np.arange(m + 1)).tolist()
-    by_cand_l = by_cand.tolist()
-    wq = w[pi].tolist()
-    finite = np.flatnonzero(np.isfinite(cap)).tolist()
-    cap_l = cap.tolist()
-
-    def cap_rule(_m: Any, j: int) -> Any:
-        qs = by_cand_l[c_ptr[j] : c_ptr[j + 1]]
-        args = [MonomialTermExpression((wq[q], x[q])) for q in qs]
-        args.append(MonomialTermExpression((-cap_l[j], y[j])))
-        return (None, LinearExpression(args), 0)
-
-    model.capacity = pyo.Constraint(finite, rule=cap_rule)
+    yx = y + x  # columns: y = 0..m-1, x = m..m+k-1
+    q = np.arange(k)
+    model.assign = matrix_rows(pi, m + q, 1.0, yx, n_rows=n, lower=1.0, upper=1.0)
+    model.link = matrix_rows(np.r_[q, q], np.r_[m + q, pj], np.r_[np.ones(k), -np.ones(k)], yx, n_rows=k,
+                             upper=0.0)
+    finite = np.flatnonzero(np.isfinite(cap))
+    if len(finite):
+        row_of = np.full(m, -1)
+        row_of[finite] = np.arange(len(finite))
+        qq = q[row_of[pj] >= 0]
+        model.capacity = matrix_rows(np.r_[row_of[pj[qq]], np.arange(len(finite))], np.r_[m + qq, finite],
+                                     np.r_[w[pi[qq]], -cap[finite]], yx, n_rows=len(finite), upper=0.0)
     if len(finite) == m:
-        model.total_capacity = pyo.Constraint(
-            expr=LinearExpression([MonomialTermExpression((cap_l[j], y[j])) for j in range(m)]) >= float(w.sum())
-        )
-    f = problem.fixed_cost_cny
-    terms = [MonomialTermExpression((float(f[j]), y[j])) for j in range(m) if f[j] != 0.0]
-    unit = (w[pi] * d).tolist()
-    terms.extend(MonomialTermExpression((unit[q], x[q])) for q in range(k) if unit[q] != 0.0)
-    model.obj = pyo.Objective(expr=LinearExpression(terms), sense=pyo.minimize)
+        model.total_capacity = matrix_rows(np.zeros(m), np.arange(m), cap, y, n_rows=1, lower=float(w.sum()))
+    obj = np.concatenate([problem.fixed_cost_cny, w[pi] * d])
+    model.obj = pyo.Objective(expr=linear_expression(obj, yx), sense=pyo.minimize)
     return model
-
-
-# ============================================================================================ HiGHS driver
-def _status_tables() -> tuple[dict[Any, TerminationCondition], Any]:
-    import highspy
-
-    ms = highspy.HighsModelStatus
-    table = {
-        ms.kOptimal: TerminationCondition.OPTIMAL,
-        ms.kModelEmpty: TerminationCondition.OPTIMAL,
-        ms.kInfeasible: TerminationCondition.INFEASIBLE,
-        ms.kUnbounded: TerminationCondition.UNBOUNDED,
-        ms.kUnboundedOrInfeasible: TerminationCondition.INFEASIBLE_OR_UNBOUNDED,
-        ms.kTimeLimit: TerminationCondition.TIME_LIMIT,
-        ms.kIterationLimit: TerminationCondition.ITERATION_LIMIT,
-        ms.kSolutionLimit: TerminationCondition.ITERATION_LIMIT,
-        ms.kObjectiveBound: TerminationCondition.OBJECTIVE_LIMIT,
-        ms.kObjectiveTarget: TerminationCondition.OBJECTIVE_LIMIT,
-        ms.kInterrupt: TerminationCondition.INTERRUPTED,
-        ms.kNotset: TerminationCondition.UNKNOWN,
-        ms.kUnknown: TerminationCondition.UNKNOWN,
-        ms.kLoadError: TerminationCondition.ERROR,
-        ms.kModelError: TerminationCondition.ERROR,
-        ms.kPresolveError: TerminationCondition.ERROR,
-        ms.kSolveError: TerminationCondition.ERROR,
-        ms.kPostsolveError: TerminationCondition.ERROR,
-        ms.kMemoryLimit: TerminationCondition.ERROR,
-    }
-    return table, highspy
-
-
-@dataclass
-class _Solved:
-    termination: TerminationCondition
-    has_solution: bool
-    objective: float
-    bound: float
-    values: np.ndarray  # column values, in the compiled column order (empty without a solution)
-    seconds: float
-    compile_seconds: float
-    solver: str = "highs"
-
-
-@dataclass
-class _Compiled:
-    """A Pyomo model compiled to HiGHS's matrix form (Pyomo's ``LinearStandardFormCompiler``)."""
-
-    model: Any
-    columns: list[Any]
-    lp: Any
-    integer: np.ndarray
-    maximise: bool
-    seconds: float
-
-    def column_index(self) -> dict[int, int]:
-        return {id(v): k for k, v in enumerate(self.columns)}
-
-
-def compile_model(model: Any) -> _Compiled:
-    """Compile a linear Pyomo model into a ``highspy.HighsLp`` (one sparse matrix, no per-row API calls)."""
-    import pyomo.environ as pyo
-    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
-
-    _, highspy = _status_tables()
-    t0 = time.perf_counter()
-    info = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
-    cols = info.columns
-    ncol = len(cols)
-    a = info.A.tocsc()
-    rhs = np.asarray(info.rhs, dtype=np.float64)
-    kinds = np.fromiter((r.bound_type for r in info.rows), dtype=np.int64, count=len(info.rows))
-    inf = highspy.kHighsInf
-    objs = info.objectives
-    if len(objs) != 1:
-        raise SolverError(f"model has {len(objs)} active objectives; exactly one is needed")
-    lp = highspy.HighsLp()
-    lp.num_col_ = ncol
-    lp.num_row_ = a.shape[0]
-    lp.col_cost_ = np.asarray(info.c.todense()).ravel() if ncol else np.zeros(0)
-    off = np.asarray(info.c_offset).ravel()
-    lp.offset_ = float(off[0]) if len(off) else 0.0
-    lp.col_lower_ = np.array([-inf if v.lb is None else v.lb for v in cols], dtype=np.float64)
-    lp.col_upper_ = np.array([inf if v.ub is None else v.ub for v in cols], dtype=np.float64)
-    lp.row_lower_ = np.where(kinds <= 0, rhs, -inf)
-    lp.row_upper_ = np.where(kinds >= 0, rhs, inf)
-    maximise = objs[0].sense == pyo.maximize
-    lp.sense_ = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(np.float64)
-    integer = np.array([v.is_integer() for v in cols], dtype=bool)
-    return _Compiled(model, cols, lp, integer, maximise, time.perf_counter() - t0)
-
-
-def run_highs(
-    comp: _Compiled,
-    *,
-    options: SolverOptions = SolverOptions(),
-    relax: bool = False,
-    warm_start: np.ndarray | None = None,
-    abs_gap: float | None = None,
-    time_limit_s: float | None = None,
-    load: bool = True,
-) -> _Solved:
-    """Solve a compiled model with HiGHS (as a MIP, or its LP relaxation with ``relax``); with ``load`` the
-    incumbent goes back into the Pyomo variables."""
-    table, highspy = _status_tables()
-    h = _new_highs(highspy)
-    h.setOptionValue("output_flag", bool(options.verbose))
-    h.setOptionValue("random_seed", int(options.seed))
-    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
-    if abs_gap is not None:
-        h.setOptionValue("mip_abs_gap", float(abs_gap))
-    tl = options.time_limit_s if time_limit_s is None else time_limit_s
-    if tl is not None:
-        h.setOptionValue("time_limit", max(float(tl), 0.01))
-    if options.threads is not None:
-        # HiGHS keeps one global thread scheduler per process and refuses (status unknown, no solution) a
-        # later solve asking for another thread count; reset it so that `threads` always takes effect
-        # (as siting.solve.solve_pyomo does)
-        highspy.Highs.resetGlobalScheduler(True)
-        h.setOptionValue("threads", int(options.threads))
-    for key, val in options.extra.items():
-        h.setOptionValue(key, val)
-    lp = comp.lp
-    mip = comp.integer.any() and not relax
-    lp.integrality_ = ([highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
-                        for b in comp.integer.tolist()] if mip else [])
-    h.passModel(lp)
-    if warm_start is not None and mip:
-        sol = highspy.HighsSolution()
-        sol.col_value = np.asarray(warm_start, dtype=np.float64).tolist()
-        sol.value_valid = True
-        h.setSolution(sol)
-    t1 = time.perf_counter()
-    try:
-        h.HandleKeyboardInterrupt = True
-    except AttributeError:  # pragma: no cover - older highspy
-        pass
-    h.run()
-    seconds = time.perf_counter() - t1
-    term = table.get(h.getModelStatus(), TerminationCondition.UNKNOWN)
-    hinfo = h.getInfo()
-    has_sol = hinfo.primal_solution_status == 2  # kSolutionStatusFeasible
-    objective = math.nan
-    x = np.zeros(0)
-    if (not has_sol and term is TerminationCondition.OPTIMAL and int(lp.num_col_) == 0
-            and np.all(np.asarray(lp.row_lower_) <= 1e-9) and np.all(np.asarray(lp.row_upper_) >= -1e-9)):
-        # no free column (every variable fixed by Pyomo, e.g. required/forbidden sites leave no choice):
-        # HiGHS says kModelEmpty without a primal solution; the one point is the solution, of value offset
-        has_sol = True
-        objective = float(lp.offset_)
-    elif has_sol:
-        x = np.asarray(h.getSolution().col_value, dtype=np.float64)
-        objective = float(hinfo.objective_function_value)
-    if has_sol:
-        if load:
-            for v, val in zip(comp.columns, x.tolist()):
-                v.set_value(round(val) if (mip and v.is_integer()) else val, skip_validation=True)
-    bound = float(hinfo.mip_dual_bound) if mip else (objective if term is TerminationCondition.OPTIMAL
-                                                      else math.nan)
-    if term is TerminationCondition.OPTIMAL and not math.isfinite(bound):
-        bound = objective
-    return _Solved(term, has_sol, objective, bound, x, seconds, 0.0, f"highs {h.version()}")
-
-
-def solve_model_highs(
-    model: Any,
-    *,
-    options: SolverOptions = SolverOptions(),
-    warm_start: list[tuple[Any, float]] | None = None,
-    abs_gap: float | None = None,
-    time_limit_s: float | None = None,
-) -> _Solved:
-    """Compile a linear Pyomo model (:func:`compile_model`), solve it with ``highspy`` (:func:`run_highs`)
-    and load the incumbent into the model's variables.
-
-    ``warm_start`` lists ``(pyomo variable, value)`` pairs (missing variables are 0); ``abs_gap`` sets
-    ``mip_abs_gap``; ``time_limit_s`` overrides ``options.time_limit_s``.
-    """
-    comp = compile_model(model)
-    x0 = None
-    if warm_start:
-        col_of = comp.column_index()
-        x0 = np.zeros(len(comp.columns))
-        for v, val in warm_start:
-            k = col_of.get(id(v))
-            if k is not None:
-                x0[k] = val
-    out = run_highs(comp, options=options, warm_start=x0, abs_gap=abs_gap, time_limit_s=time_limit_s)
-    out.compile_seconds = comp.seconds
-    return out
-
-
-def _new_highs(highspy: Any) -> Any:
-    """A ``highspy.Highs`` whose one-off start-up banner (C-level stdout) does not reach our stdout, which
-    may be carrying JSON lines."""
-    import ctypes
-    import os
-    import sys
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        h = highspy.Highs()
-        try:
-            ctypes.CDLL(None).fflush(None)
-        except (OSError, AttributeError):  # pragma: no cover - non-POSIX libc
-            pass
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-    return h
 
 
 # ============================================================================================ solutions
@@ -787,6 +603,8 @@ def _solve_radius(
     warm_start: bool, margin_levels: int, max_rounds: int, fixed: bool, model_name: str,
     lp_first: bool = True,
 ) -> Result:
+    from pyomo.common.gc_manager import PauseGC
+
     t_start = time.perf_counter()
     cost = dense_costs(problem, use_time=use_time)
     lv = distance_levels(cost)
@@ -813,9 +631,11 @@ def _solve_radius(
             cap_level[okr] = np.minimum(cap_level[okr], lv.level_of(np.flatnonzero(okr), dreq[okr]))
     integral = _is_integral(problem.weight, cost, problem.fixed_cost_cny if fixed else np.zeros(1))
     abs_gap = 1.0 - 1e-6 if integral else None
+    prep_s = time.perf_counter() - t_start  # data preparation counts as model construction
 
     best_open: np.ndarray | None = None
     best_val = math.inf
+    th = time.perf_counter()
     if warm_start and p is not None:
         best_open = pmedian_heuristic(cost, problem.weight, p, required=problem.required,
                                       forbidden=problem.forbidden)
@@ -823,7 +643,7 @@ def _solve_radius(
         best_val = _objective(problem, best_open, dist_h, fixed=fixed)
         if not math.isfinite(best_val):  # the heuristic left a demand unserved: no warm start
             best_open, best_val = None, math.inf
-    heuristic_s = time.perf_counter() - t_start
+    heuristic_s = time.perf_counter() - th
 
     if radius and best_open is not None:
         _, dist_h = assignment_from_open(problem, best_open, cost=cost)
@@ -832,7 +652,7 @@ def _solve_radius(
         g = cap_level.copy()
     if max_rounds <= 1:
         g = cap_level.copy()  # one round only: it must be the exact model to prove anything
-    build_s = 0.0
+    build_s = prep_s
     solve_s = 0.0
     # a bound before any solve: every demand costs at least its nearest allowed candidate (plus the fixed
     # costs of the required sites), so a result cut short still carries a finite gap
@@ -846,22 +666,29 @@ def _solve_radius(
     solver = "highs"
     sizes: list[dict[str, int]] = []
     proven = False
+    comp = None
     while rounds < max_rounds:
         rounds += 1
         tb = time.perf_counter()
         # g_i < top: cost capped at D_{i,g_i} (exact where g_i is the covered cap level); g_i = top: exact
-        # with the coverage row
-        model, maps = build_compact(problem, p=p, radius_level=g, cost=cost, levels=lv,
-                                    use_fixed_costs=fixed)
+        # with the coverage row. Later rounds only add rows and columns (raise_radius), compiled on their own.
+        with PauseGC():  # thousands of new objects: a full collection over Pyomo's heap costs more than the build
+            if comp is None:
+                model, maps = build_compact(problem, p=p, radius_level=g, cost=cost, levels=lv,
+                                            use_fixed_costs=fixed)
+                comp = compile_model(model)
+            else:
+                blocks, z_cost, new_z = raise_radius(model, maps, g, problem=problem, levels=lv)
+                comp = extend_compiled(comp, blocks, z_cost, new_z)
         build_s += time.perf_counter() - tb
+        if _TRACE:
+            print(f"round {rounds + 0}: build {time.perf_counter() - tb:.4f}s (prep {prep_s:.4f}s)", flush=True)
         remaining = None
         if options.time_limit_s is not None:
             remaining = options.time_limit_s - (time.perf_counter() - t_start)
             if remaining <= 0:
                 term = TerminationCondition.TIME_LIMIT
                 break
-        comp = compile_model(model)
-        build_s += comp.seconds
         col_of = comp.column_index()
         if lp_first and p is not None and rounds == 1:
             # LP relaxation first: its bound is valid for F, and local search from its rounding usually
@@ -882,7 +709,7 @@ def _solve_radius(
                 if best_val <= bound + tol:
                     term = TerminationCondition.OPTIMAL
                     solver = lp_res.solver
-                    sizes.append({"rows": len(model.level) + (p is not None), "z": len(model.z), "lp_only": 1})
+                    sizes.append({"rows": int(comp.lp.num_row_), "z": len(maps.zvars), "lp_only": 1})
                     proven = True
                     break
             if remaining is not None:
@@ -900,10 +727,10 @@ def _solve_radius(
         solved = run_highs(comp, options=options, warm_start=x0, abs_gap=abs_gap, time_limit_s=remaining)
         solve_s += solved.seconds
         if _TRACE:
-            print(f"round {rounds}: rows {len(model.level)} z {len(model.z)} best {best_val} bound {bound} "
+            print(f"round {rounds}: rows {int(comp.lp.num_row_)} z {len(maps.zvars)} best {best_val} bound {bound} "
                   f"mip {solved.seconds:.2f}s obj {solved.objective} mipbound {solved.bound}", flush=True)
         solver = solved.solver
-        sizes.append({"rows": len(model.level) + (p is not None), "z": len(model.z)})
+        sizes.append({"rows": int(comp.lp.num_row_), "z": len(maps.zvars)})
         term = solved.termination
         if term in (TerminationCondition.INFEASIBLE, TerminationCondition.INFEASIBLE_OR_UNBOUNDED):
             # the model solved is a relaxation of the full one, so the full one is infeasible too
@@ -984,7 +811,7 @@ def _warm_values(model: Any, maps: _Compact, open_idx: np.ndarray, cost: np.ndar
     d = cost[:, open_idx].min(axis=1)
     z_on = d[maps.z_demand] > maps.z_value + 1e-9 * np.maximum(1.0, np.abs(maps.z_value))
     ws = [(model.y[j], float(y_open[j])) for j in range(cost.shape[1])]
-    ws.extend((model.z[t], 1.0) for t in np.flatnonzero(z_on).tolist())
+    ws.extend((maps.zvars[t], 1.0) for t in np.flatnonzero(z_on).tolist())
     return ws
 
 

@@ -1,0 +1,423 @@
+"""HiGHS driver at the matrix level: compile a linear Pyomo model to one sparse matrix and solve it with ``highspy``.
+
+Pyomo stays the modelling layer; this module is the bridge. :func:`compile_model` reads
+:class:`~siting.formulations._matrix.MatrixRows` components straight from their arrays and hands the rest of the
+model (ordinary constraints, the objective) to Pyomo's ``LinearStandardFormCompiler``; :func:`run_highs`
+passes the matrix to HiGHS in one call (``passModel``), with an optional warm start (``setSolution``), and
+loads the incumbent back into the Pyomo variables. Statuses go through a lookup table to the solver-neutral
+:class:`~siting.results.TerminationCondition`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import SolverError
+from ..results import TerminationCondition
+from ..solve import SolverOptions
+
+__all__ = ["compile_model", "extend_compiled", "run_highs", "solve_model_highs", "Compiled", "Solved"]
+
+def _status_tables() -> tuple[dict[Any, TerminationCondition], Any]:
+    import highspy
+
+    ms = highspy.HighsModelStatus
+    table = {
+        ms.kOptimal: TerminationCondition.OPTIMAL,
+        ms.kModelEmpty: TerminationCondition.OPTIMAL,
+        ms.kInfeasible: TerminationCondition.INFEASIBLE,
+        ms.kUnbounded: TerminationCondition.UNBOUNDED,
+        ms.kUnboundedOrInfeasible: TerminationCondition.INFEASIBLE_OR_UNBOUNDED,
+        ms.kTimeLimit: TerminationCondition.TIME_LIMIT,
+        ms.kIterationLimit: TerminationCondition.ITERATION_LIMIT,
+        ms.kSolutionLimit: TerminationCondition.ITERATION_LIMIT,
+        ms.kObjectiveBound: TerminationCondition.OBJECTIVE_LIMIT,
+        ms.kObjectiveTarget: TerminationCondition.OBJECTIVE_LIMIT,
+        ms.kInterrupt: TerminationCondition.INTERRUPTED,
+        ms.kNotset: TerminationCondition.UNKNOWN,
+        ms.kUnknown: TerminationCondition.UNKNOWN,
+        ms.kLoadError: TerminationCondition.ERROR,
+        ms.kModelError: TerminationCondition.ERROR,
+        ms.kPresolveError: TerminationCondition.ERROR,
+        ms.kSolveError: TerminationCondition.ERROR,
+        ms.kPostsolveError: TerminationCondition.ERROR,
+        ms.kMemoryLimit: TerminationCondition.ERROR,
+    }
+    return table, highspy
+
+
+@dataclass
+class Solved:
+    """What one HiGHS run gave: termination, incumbent (if any) and bound, kept apart."""
+
+    termination: TerminationCondition
+    has_solution: bool
+    objective: float
+    bound: float
+    values: np.ndarray  # column values, in the compiled column order (empty without a solution)
+    seconds: float
+    compile_seconds: float
+    solver: str = "highs"
+
+
+@dataclass
+class Compiled:
+    """A Pyomo model compiled to HiGHS's matrix form; ``columns[k]`` is the Pyomo variable of column ``k``."""
+
+    model: Any
+    columns: list[Any]
+    lp: Any
+    integer: np.ndarray
+    maximise: bool
+    seconds: float
+    col_of: dict[int, int]  # id(pyomo variable) -> column
+
+    def column_index(self) -> dict[int, int]:
+        return self.col_of
+
+
+def compile_model(model: Any) -> Compiled:
+    """Compile a linear Pyomo model into a ``highspy.HighsLp`` (one sparse matrix, no per-row solver calls).
+
+    Active :class:`~siting.formulations._matrix.MatrixRows` components are read from their arrays (fixed
+    variables moved to the row bounds, as Pyomo's compiler does); everything else goes through Pyomo's
+    ``LinearStandardFormCompiler``. Columns are the compiler's followed by the matrix rows' other free
+    variables; rows are the compiler's followed by the matrix rows in model order.
+    """
+    import pyomo.environ as pyo
+    import scipy.sparse as sp
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    from ._matrix import MatrixRows
+
+    _, highspy = _status_tables()
+    t0 = time.perf_counter()
+    inf = highspy.kHighsInf
+    blocks, others = [], []
+    for c in model.component_objects(pyo.Constraint, active=True, descend_into=True):
+        (blocks if isinstance(c, MatrixRows) else others).append(c)
+    objs = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
+    if len(objs) != 1:
+        raise SolverError(f"model has {len(objs)} active objectives; exactly one is needed")
+    direct = None if others else _plain_linear(objs[0].expr)
+    if direct is not None:  # only matrix rows and a plain linear objective: no expression walk at all
+        obj_coef, obj_vars, offset = direct
+        cols: list[Any] = []
+        col_of: dict[int, int] = {}
+        for v in obj_vars:
+            if id(v) not in col_of:
+                col_of[id(v)] = len(cols)
+                cols.append(v)
+        a_parts: list[Any] = [sp.csr_matrix((0, 0))]
+        lo_parts: list[np.ndarray] = []
+        up_parts: list[np.ndarray] = []
+    else:
+        for c in blocks:
+            c.deactivate()
+        try:
+            info = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+        finally:
+            for c in blocks:
+                c.activate()
+        cols = list(info.columns)
+        col_of = {id(v): k for k, v in enumerate(cols)}
+        a_parts = [info.A]
+        rhs = np.asarray(info.rhs, dtype=np.float64)
+        kinds = np.fromiter((r.bound_type for r in info.rows), dtype=np.int64, count=len(info.rows))
+        lo_parts = [np.where(kinds <= 0, rhs, -inf)]
+        up_parts = [np.where(kinds >= 0, rhs, inf)]
+    for c in blocks:
+        r, cc, v, lo, up = _block_arrays(c, cols, col_of, inf)
+        a_parts.append((r, cc, v, len(lo)))
+        lo_parts.append(lo)
+        up_parts.append(up)
+    ncol = len(cols)
+    first = a_parts[0].tocoo()  # the compiler's block, widened to the extra columns
+    mats = [sp.csr_matrix((first.data, (first.row, first.col)), shape=(first.shape[0], ncol))]
+    mats.extend(sp.csr_matrix((v, (r, cc)), shape=(nr, ncol)) for r, cc, v, nr in a_parts[1:])
+    a = sp.vstack(mats, format="csc") if len(mats) > 1 else mats[0].tocsc()
+    cost = np.zeros(ncol)
+    if direct is not None:
+        np.add.at(cost, [col_of[id(v)] for v in obj_vars], obj_coef)
+    else:
+        if info.c.shape[1]:
+            cost[: info.c.shape[1]] = np.asarray(info.c.todense()).ravel()
+        off = np.asarray(info.c_offset).ravel()
+        offset = float(off[0]) if len(off) else 0.0
+    lp = highspy.HighsLp()
+    lp.num_col_ = ncol
+    lp.num_row_ = a.shape[0]
+    lp.col_cost_ = cost
+    lp.offset_ = offset
+    lp.col_lower_, lp.col_upper_ = _col_bounds(cols, inf)
+    lp.row_lower_ = np.concatenate(lo_parts) if lo_parts else np.zeros(0)
+    lp.row_upper_ = np.concatenate(up_parts) if up_parts else np.zeros(0)
+    maximise = objs[0].sense == pyo.maximize
+    lp.sense_ = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(np.float64)
+    integer = np.array([v.is_integer() for v in cols], dtype=bool)
+    return Compiled(model, cols, lp, integer, maximise, time.perf_counter() - t0, col_of)
+
+
+def _col_bounds(cols: list[Any], inf: float) -> tuple[np.ndarray, np.ndarray]:
+    bounds = [v.bounds for v in cols]
+    lo = np.array([-inf if b[0] is None else b[0] for b in bounds], dtype=np.float64)
+    up = np.array([inf if b[1] is None else b[1] for b in bounds], dtype=np.float64)
+    return lo, up
+
+
+def _plain_linear(expr: Any) -> tuple[np.ndarray, list[Any], float] | None:
+    """``(coefficients, variables, constant)`` of a linear expression made only of ``LinearExpression``s,
+    variables, monomials and constants (fixed variables folded into the constant); ``None`` for anything
+    else, which then goes through Pyomo's compiler."""
+    from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression, SumExpression
+
+    coefs: list[float] = []
+    xs: list[Any] = []
+    const = 0.0
+    todo = [expr]
+    while todo:
+        e = todo.pop()
+        if type(e) in (int, float):
+            const += e
+        elif type(e) is LinearExpression:
+            if type(e.constant) not in (int, float):
+                return None
+            const += e.constant
+            for c, v in zip(e.linear_coefs, e.linear_vars):
+                if type(c) not in (int, float):
+                    return None
+                if v.fixed:
+                    const += c * float(v.value)
+                else:
+                    coefs.append(c)
+                    xs.append(v)
+        elif type(e) is SumExpression:
+            todo.extend(e.args)
+        elif type(e) is MonomialTermExpression and type(e.args[0]) in (int, float) and e.args[1].is_variable_type():
+            c, v = e.args
+            if v.fixed:
+                const += c * float(v.value)
+            else:
+                coefs.append(c)
+                xs.append(v)
+        elif getattr(e, "is_variable_type", lambda: False)():
+            if e.fixed:
+                const += float(e.value)
+            else:
+                coefs.append(1.0)
+                xs.append(e)
+        else:
+            return None
+    return np.asarray(coefs, dtype=np.float64), xs, const
+
+
+def _block_arrays(c: Any, cols: list[Any], col_of: dict[int, int], inf: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Triplets (row, global column, value) and row bounds of one ``MatrixRows`` component; its free
+    variables not yet in ``cols`` are appended (``col_of`` updated); fixed ones go to the bounds."""
+    import scipy.sparse as sp
+
+    x = c._x
+    fixed = np.fromiter((v.fixed for v in x), dtype=bool, count=len(x))
+    gcol = np.full(len(x), -1, dtype=np.int64)
+    for k in np.flatnonzero(~fixed).tolist():
+        v = x[k]
+        g = col_of.get(id(v))
+        if g is None:
+            g = col_of[id(v)] = len(cols)
+            cols.append(v)
+        gcol[k] = g
+    a = sp.csr_matrix((np.asarray(c._A_data, dtype=np.float64), np.asarray(c._A_indices, dtype=np.int64),
+                       np.asarray(c._A_indptr, dtype=np.int64)), shape=(len(c._lower), len(x)))
+    lo = np.array([-inf if b is None else b for b in c._lower], dtype=np.float64)
+    up = np.array([inf if b is None else b for b in c._upper], dtype=np.float64)
+    if fixed.any():
+        val = np.zeros(len(x))
+        for k in np.flatnonzero(fixed).tolist():
+            val[k] = float(x[k].value)
+        shift = a @ val
+        lo, up = lo - shift, up - shift
+    coo = a.tocoo()
+    keep = ~fixed[coo.col]
+    return coo.row[keep], gcol[coo.col[keep]], coo.data[keep], lo, up
+
+
+def extend_compiled(comp: Compiled, blocks: list[Any], cost: np.ndarray, cost_vars: list[Any]) -> Compiled:
+    """``comp`` with more ``MatrixRows`` rows and objective terms (``cost[k] * cost_vars[k]``) appended,
+    without recompiling what was compiled before (for models that only grow, e.g. by radius).
+
+    The Pyomo model must have been extended the same way; new free variables become new columns.
+    """
+    import scipy.sparse as sp
+
+    _, highspy = _status_tables()
+    t0 = time.perf_counter()
+    inf = highspy.kHighsInf
+    cols = list(comp.columns)
+    col_of = dict(comp.col_of)
+    old = comp.lp
+    n_old, m_old = int(old.num_col_), int(old.num_row_)
+    parts = [_block_arrays(c, cols, col_of, inf) for c in blocks]
+    ncol = len(cols)
+    start = np.asarray(old.a_matrix_.start_, dtype=np.int64)
+    a_old = sp.csc_matrix((np.asarray(old.a_matrix_.value_), np.asarray(old.a_matrix_.index_, dtype=np.int64),
+                           np.concatenate([start, np.full(ncol - n_old, start[-1])])), shape=(m_old, ncol))
+    mats = [a_old] + [sp.csr_matrix((v, (r, cc)), shape=(len(lo), ncol)) for r, cc, v, lo, _ in parts]
+    a = sp.vstack(mats, format="csc")
+    col_cost = np.concatenate([np.asarray(old.col_cost_), np.zeros(ncol - n_old)])
+    for k, v in zip(np.asarray(cost, dtype=np.float64).tolist(), cost_vars):
+        if not v.fixed:
+            col_cost[col_of[id(v)]] += k
+    new_cols = cols[n_old:]
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = ncol, a.shape[0]
+    lp.col_cost_ = col_cost
+    lp.offset_ = old.offset_ + sum(k * float(v.value) for k, v in zip(np.asarray(cost).tolist(), cost_vars)
+                                   if v.fixed)
+    lo, up = _col_bounds(new_cols, inf)
+    lp.col_lower_ = np.concatenate([np.asarray(old.col_lower_), lo])
+    lp.col_upper_ = np.concatenate([np.asarray(old.col_upper_), up])
+    lp.row_lower_ = np.concatenate([np.asarray(old.row_lower_)] + [pt[3] for pt in parts])
+    lp.row_upper_ = np.concatenate([np.asarray(old.row_upper_)] + [pt[4] for pt in parts])
+    lp.sense_ = old.sense_
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(np.float64)
+    integer = np.concatenate([comp.integer, np.array([v.is_integer() for v in new_cols], dtype=bool)])
+    return Compiled(comp.model, cols, lp, integer, comp.maximise, time.perf_counter() - t0, col_of)
+
+
+def run_highs(
+    comp: Compiled,
+    *,
+    options: SolverOptions = SolverOptions(),
+    relax: bool = False,
+    warm_start: np.ndarray | None = None,
+    abs_gap: float | None = None,
+    time_limit_s: float | None = None,
+    load: bool = True,
+) -> Solved:
+    """Solve a compiled model with HiGHS (as a MIP, or its LP relaxation with ``relax``); with ``load`` the
+    incumbent goes back into the Pyomo variables."""
+    table, highspy = _status_tables()
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", bool(options.verbose))
+    h.setOptionValue("random_seed", int(options.seed))
+    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    if abs_gap is not None:
+        h.setOptionValue("mip_abs_gap", float(abs_gap))
+    tl = options.time_limit_s if time_limit_s is None else time_limit_s
+    if tl is not None:
+        h.setOptionValue("time_limit", max(float(tl), 0.01))
+    if options.threads is not None:
+        # HiGHS keeps one global thread scheduler per process and refuses (status unknown, no solution) a
+        # later solve asking for another thread count; reset it so that `threads` always takes effect
+        # (as siting.solve.solve_pyomo does)
+        highspy.Highs.resetGlobalScheduler(True)
+        h.setOptionValue("threads", int(options.threads))
+    for key, val in options.extra.items():
+        h.setOptionValue(key, val)
+    lp = comp.lp
+    mip = comp.integer.any() and not relax
+    lp.integrality_ = ([highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
+                        for b in comp.integer.tolist()] if mip else [])
+    h.passModel(lp)
+    if warm_start is not None and mip:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(warm_start, dtype=np.float64).tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
+    t1 = time.perf_counter()
+    try:
+        h.HandleKeyboardInterrupt = True
+    except AttributeError:  # pragma: no cover - older highspy
+        pass
+    h.run()
+    seconds = time.perf_counter() - t1
+    term = table.get(h.getModelStatus(), TerminationCondition.UNKNOWN)
+    hinfo = h.getInfo()
+    has_sol = hinfo.primal_solution_status == 2  # kSolutionStatusFeasible
+    objective = math.nan
+    x = np.zeros(0)
+    if (not has_sol and term is TerminationCondition.OPTIMAL and int(lp.num_col_) == 0
+            and np.all(np.asarray(lp.row_lower_) <= 1e-9) and np.all(np.asarray(lp.row_upper_) >= -1e-9)):
+        # no free column (every variable fixed by Pyomo, e.g. required/forbidden sites leave no choice):
+        # HiGHS says kModelEmpty without a primal solution; the one point is the solution, of value offset
+        has_sol = True
+        objective = float(lp.offset_)
+    elif has_sol:
+        x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+        objective = float(hinfo.objective_function_value)
+    if has_sol:
+        if load:
+            for v, val in zip(comp.columns, x.tolist()):
+                v.set_value(round(val) if (mip and v.is_integer()) else val, skip_validation=True)
+    bound = float(hinfo.mip_dual_bound) if mip else (objective if term is TerminationCondition.OPTIMAL
+                                                      else math.nan)
+    if term is TerminationCondition.OPTIMAL and not math.isfinite(bound):
+        bound = objective
+    return Solved(term, has_sol, objective, bound, x, seconds, 0.0, f"highs {h.version()}")
+
+
+def solve_model_highs(
+    model: Any,
+    *,
+    options: SolverOptions = SolverOptions(),
+    warm_start: list[tuple[Any, float]] | None = None,
+    abs_gap: float | None = None,
+    time_limit_s: float | None = None,
+) -> Solved:
+    """Compile a linear Pyomo model (:func:`compile_model`), solve it with ``highspy`` (:func:`run_highs`)
+    and load the incumbent into the model's variables.
+
+    ``warm_start`` lists ``(pyomo variable, value)`` pairs (missing variables are 0); ``abs_gap`` sets
+    ``mip_abs_gap``; ``time_limit_s`` overrides ``options.time_limit_s``.
+    """
+    comp = compile_model(model)
+    x0 = None
+    if warm_start:
+        col_of = comp.column_index()
+        x0 = np.zeros(len(comp.columns))
+        for v, val in warm_start:
+            k = col_of.get(id(v))
+            if k is not None:
+                x0[k] = val
+    out = run_highs(comp, options=options, warm_start=x0, abs_gap=abs_gap, time_limit_s=time_limit_s)
+    out.compile_seconds = comp.seconds
+    return out
+
+
+def _new_highs(highspy: Any) -> Any:
+    """A ``highspy.Highs`` whose one-off start-up banner (C-level stdout) does not reach our stdout, which
+    may be carrying JSON lines."""
+    import ctypes
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+        try:
+            ctypes.CDLL(None).fflush(None)
+        except (OSError, AttributeError):  # pragma: no cover - non-POSIX libc
+            pass
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    return h
+
+
