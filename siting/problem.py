@@ -8,6 +8,8 @@ listed pairs, so an impedance cutoff or radius is applied once, here, and never 
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -95,6 +97,27 @@ class Problem:
             set_(self, name, arr)
         for name in ("weight", "fixed_cost_cny", "capacity", "required", "forbidden"):
             getattr(self, name).setflags(write=False)
+
+    def with_closed(self, closed: np.ndarray) -> Problem:
+        """This problem with the candidates in ``closed`` (bool mask) forbidden as well.
+
+        Pairs, ids and the other arrays are shared, not re-validated (they were checked when this problem
+        was built); only the new mask is checked against ``required``.
+        """
+        mask = np.asarray(closed, dtype=bool)
+        if mask.shape != self.forbidden.shape:
+            raise DataError(f"{self.source}: closed mask has shape {mask.shape}, expected {self.forbidden.shape}")
+        clash = np.flatnonzero(mask & self.required)
+        if len(clash):
+            found = DefectCollector(self.source)
+            for b in clash[:20]:
+                found.add("candidate is both required and closed", row=str(self.candidate_ids[b]))
+            found.raise_if_any(DataError)
+        out = copy.copy(self)
+        forbidden = self.forbidden | mask
+        forbidden.setflags(write=False)
+        object.__setattr__(out, "forbidden", forbidden)
+        return out
 
     # ------------------------------------------------------------------ validation
     def _validate(self, pi: np.ndarray, pj: np.ndarray, d: np.ndarray, t: np.ndarray | None) -> None:
