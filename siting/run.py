@@ -29,7 +29,8 @@ from ._network_check import precheck_network
 from .errors import Defect, InfeasibleError, SolverError
 from .network import NetworkProblem, NetworkResult
 from .results import TerminationCondition
-from .solve import SolverOptions, relative_gap, solve_pyomo
+from .formulations._highs import solve_to_info
+from .solve import SolverOptions, relative_gap
 from .verify_network import NetworkCheck, network_costs, verify_network
 
 __all__ = ["RunOutcome", "solve_network", "diagnose_infeasible", "run_scenario", "result_tables", "DEFAULT_OPTIONS"]
@@ -99,7 +100,7 @@ def solve_network(
         + "; ".join(f"{k}: {v['candidates']} candidates, {v['links']} links" for k, v in sizes["tiers"].items())
         + f"; built in {build_s:.1f} s"
     )
-    info = solve_pyomo(built.model, options=options, build_seconds=build_s)
+    info = solve_to_info(built.model, options=options, build_seconds=build_s)
     k = built.objective_scale
     if k != 1.0:
         info = replace(info, objective=info.objective / k, bound=info.bound / k)
@@ -166,7 +167,7 @@ def diagnose_infeasible(built: Any, *, options: SolverOptions, log: Callable[[st
                     built.model.y[g].unfix() if on else built.model.y[g].fix(1.0)
 
     def feasible() -> bool:
-        info = solve_pyomo(built.model, options=quick)
+        info = solve_to_info(built.model, options=quick)
         return info.has_solution or info.termination not in _INFEASIBLE
 
     culprits = []

@@ -46,7 +46,7 @@ _SOLVER_FILES = (os.sep + "highspy" + os.sep, os.sep + "pyomo" + os.sep)  # buil
 def _inside_solver(frame: FrameType | None) -> bool:
     while frame is not None:
         code = frame.f_code
-        if code.co_name == "solve_pyomo" or any(s in code.co_filename for s in _SOLVER_FILES):
+        if code.co_name in ("solve_pyomo", "run_highs") or any(s in code.co_filename for s in _SOLVER_FILES):
             return True
         frame = frame.f_back
     return False

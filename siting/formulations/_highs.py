@@ -21,7 +21,8 @@ from ..errors import SolverError
 from ..results import TerminationCondition
 from ..solve import SolverOptions
 
-__all__ = ["compile_model", "extend_compiled", "run_highs", "solve_model_highs", "Compiled", "Solved"]
+__all__ = ["compile_model", "extend_compiled", "run_highs", "solve_model_highs", "solve_to_info", "Compiled",
+           "Solved"]
 
 def _status_tables() -> tuple[dict[Any, TerminationCondition], Any]:
     import highspy
@@ -421,3 +422,34 @@ def _new_highs(highspy: Any) -> Any:
     return h
 
 
+
+
+def solve_to_info(
+    model: Any,
+    *,
+    options: SolverOptions = SolverOptions(),
+    build_seconds: float = 0.0,
+    warm_start: list[tuple[Any, float]] | None = None,
+) -> Any:
+    """Compile ``model`` and solve it with HiGHS at the matrix level; the same contract as
+    :func:`siting.solve.solve_pyomo` (a :class:`~siting.results.SolveInfo`, incumbent loaded into the model),
+    with an optional warm start. Compile time is added to ``build_seconds``."""
+    import pyomo.environ as pyo
+
+    from ..results import SolutionStatus, SolveInfo
+    from ..solve import relative_gap
+
+    out = solve_model_highs(model, options=options, warm_start=warm_start)
+    objs = list(model.component_data_objects(pyo.Objective, active=True))
+    sense = "max" if objs[0].sense == pyo.maximize else "min"
+    if out.has_solution:
+        objective = float(pyo.value(objs[0].expr))
+        status = (SolutionStatus.OPTIMAL if out.termination is TerminationCondition.OPTIMAL
+                  else SolutionStatus.FEASIBLE)
+    else:
+        objective, status = math.nan, SolutionStatus.NO_SOLUTION
+    bound = out.bound if math.isfinite(out.bound) else (objective if status is SolutionStatus.OPTIMAL
+                                                        else math.nan)
+    return SolveInfo(termination=out.termination, status=status, objective=objective, bound=bound,
+                     gap=relative_gap(objective, bound), build_seconds=float(build_seconds) + out.compile_seconds,
+                     solve_seconds=out.seconds, sense=sense, solver=out.solver, options=options.to_dict())

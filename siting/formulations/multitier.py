@@ -335,7 +335,8 @@ def build_multitier(problem: NetworkProblem, *, name: str | None = None, strong:
         The model, with the maps to read the solution back.
     """
     import pyomo.environ as pyo
-    from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+
+    from ._matrix import linear_expression, matrix_rows
 
     p = problem
     T = p.n_tiers
@@ -427,28 +428,31 @@ def build_multitier(problem: NetworkProblem, *, name: str | None = None, strong:
     families["hierarchy"] = []
 
     def add_rows(cname: str, blocks: list[tuple[sp.csr_matrix, list[Any]]], sense: str, rhs: np.ndarray, family: str) -> None:
-        """Constraint rows ``sum_b A_b[r] . vars_b  (sense)  rhs[r]`` from CSR blocks of equal row count."""
+        """Rows ``sum_b A_b[r] . vars_b  (sense)  rhs[r]`` from CSR blocks of equal row count, as one
+        :class:`~siting.formulations._matrix.MatrixRows` component (rows with no term are left out)."""
         nrow = len(rhs)
         if nrow == 0:
             return
-        blocks = [(b.tocsr(), v) for b, v in blocks]
-
-        def rule(_m: Any, r: int) -> Any:
-            terms: list[Any] = []
-            for mat, vs in blocks:
-                a, b = mat.indptr[r], mat.indptr[r + 1]
-                terms.extend(MonomialTermExpression((float(c), vs[j]))
-                             for c, j in zip(mat.data[a:b].tolist(), mat.indices[a:b].tolist()) if c != 0)
-            if not terms:
-                return pyo.Constraint.Skip
-            expr = LinearExpression(terms)
-            if sense == "==":
-                return expr == float(rhs[r])
-            if sense == "<=":
-                return expr <= float(rhs[r])
-            return expr >= float(rhs[r])
-
-        comp = pyo.Constraint(range(nrow), rule=rule)
+        rr, cc, vv, xs = [], [], [], []
+        for mat, vs in blocks:
+            coo = mat.tocoo()
+            nz = coo.data != 0
+            used, inv = np.unique(coo.col[nz], return_inverse=True)
+            rr.append(coo.row[nz])
+            cc.append(len(xs) + inv)
+            vv.append(coo.data[nz])
+            xs.extend(vs[j] for j in used.tolist())
+        r = np.concatenate(rr)
+        keep = np.flatnonzero(np.bincount(r, minlength=nrow) > 0)
+        if not len(keep):
+            return
+        new_row = np.full(nrow, -1, dtype=np.int64)
+        new_row[keep] = np.arange(len(keep))
+        b = np.asarray(rhs, dtype=np.float64)[keep]
+        lower = b if sense in ("==", ">=") else None
+        upper = b if sense in ("==", "<=") else None
+        comp = matrix_rows(new_row[r], np.concatenate(cc), np.concatenate(vv), xs, n_rows=len(keep),
+                           lower=lower, upper=upper)
         model.add_component(cname, comp)
         families.setdefault(family, []).append(comp)
 
@@ -484,16 +488,17 @@ def build_multitier(problem: NetworkProblem, *, name: str | None = None, strong:
         Y[g].fix(v)
     req_rows = np.array([g for g, v in fixed.items() if v == 1.0], dtype=np.int64)
     if len(req_rows):  # a relaxable copy of the "required" family as constraints (the fixing is for presolve)
-        model.required_sites = pyo.Constraint(range(len(req_rows)), rule=lambda _m, r: Y[int(req_rows[r])] >= 1)
-        families["required"].append(model.required_sites)
+        add_rows("required_sites", [(_csr_rows(np.arange(len(req_rows)), req_rows, np.ones(len(req_rows)),
+                                               (len(req_rows), n_y)), Y)], ">=", np.ones(len(req_rows)), "required")
 
     # ---- demand assignment and bottom linking x_l <= y_j
     a_demand = _csr_rows(bottom.child, np.arange(n_x), np.ones(n_x), (p.n_demand, n_x))
     rows = np.flatnonzero(np.diff(a_demand.indptr) > 0)
     add_rows("assign", [(a_demand[rows], X)], "==" if p.objective == "cost" else "<=", np.ones(len(rows)), "assignment")
     yb = y_off[T - 1] + bottom.parent
-    model.link_bottom = pyo.Constraint(range(n_x), rule=lambda _m, l: X[l] - Y[int(yb[l])] <= 0)
-    families["hierarchy"].append(model.link_bottom)
+    ar = np.arange(n_x)
+    add_rows("link_bottom", [(_csr_rows(ar, ar, np.ones(n_x), (n_x, n_x)), X),
+                             (_csr_rows(ar, yb, -np.ones(n_x), (n_x, n_y)), Y)], "<=", np.zeros(n_x), "hierarchy")
 
     # ---- levels above the bottom tier
     for t in range(T - 1):
@@ -508,13 +513,9 @@ def build_multitier(problem: NetworkProblem, *, name: str | None = None, strong:
         # every open child has exactly one parent: sum_k u_jk = y_j; and u_jk <= y_k
         add_rows(f"one_parent_{t}", [(inc[rows], U), (eye_child[rows], Y)], "==", np.zeros(len(rows)), "hierarchy")
         yk = y_off[t] + lk.parent
-
-        def link_rule(_m: Any, l: int, o: int = o, yk: np.ndarray = yk) -> Any:
-            return U[o + l] - Y[int(yk[l])] <= 0
-
-        comp = pyo.Constraint(range(k), rule=link_rule)
-        model.add_component(f"link_{t}", comp)
-        families["hierarchy"].append(comp)
+        ak = np.arange(k)
+        add_rows(f"link_{t}", [(_csr_rows(ak, o + ak, np.ones(k), (k, n_u)), U),
+                               (_csr_rows(ak, yk, -np.ones(k), (k, n_y)), Y)], "<=", np.zeros(k), "hierarchy")
         below = p.links[t + 1]
         if t in path_levels:
             lo, up = pairs[t]
@@ -526,14 +527,10 @@ def build_multitier(problem: NetworkProblem, *, name: str | None = None, strong:
                      np.zeros(len(below)), "hierarchy")
             bnd = child_bound(t + 1)[below.child[lo]]
             if not tree_lp:  # g_lm <= B_l u_m: the volume follows the parent link actually chosen
-
-                def g_rule(_m: Any, q: int, cols: np.ndarray = cols, up: np.ndarray = up, bnd: np.ndarray = bnd,
-                           o: int = o) -> Any:
-                    return G[int(cols[q])] - float(bnd[q]) * U[o + int(up[q])] <= 0
-
-                comp = pyo.Constraint(range(n_p), rule=g_rule)
-                model.add_component(f"path_link_{t}", comp)
-                families["hierarchy"].append(comp)
+                aq = np.arange(n_p)
+                add_rows(f"path_link_{t}", [(_csr_rows(aq, cols, np.ones(n_p), (n_p, n_g)), G),
+                                            (_csr_rows(aq, o + up, -bnd, (n_p, n_u)), U)],
+                         "<=", np.zeros(n_p), "hierarchy")
             # the volume of one child c (demand point or facility two tiers down) passes a tier-t facility k
             # only if k is open: sum over paths c -> . -> k of g <= B_c y_k (valid; the strong linking)
             key = below.child[lo] * np.int64(m_par) + lk.parent[up]
@@ -566,15 +563,9 @@ def build_multitier(problem: NetworkProblem, *, name: str | None = None, strong:
             continue
         # aggregated flows: f_l <= M_l u_l with M_l the demand that can reach the child
         mb = reach[t + 1][lk.child]
-
-        def bound_rule(_m: Any, l: int, o: int = o, mb: np.ndarray = mb) -> Any:
-            if mb[l] <= 0:
-                return Fv[o + l] <= 0
-            return Fv[o + l] - float(mb[l]) * U[o + l] <= 0
-
-        comp = pyo.Constraint(range(k), rule=bound_rule)
-        model.add_component(f"flow_bound_{t}", comp)
-        families["hierarchy"].append(comp)
+        ak = np.arange(k)
+        add_rows(f"flow_bound_{t}", [(_csr_rows(ak, o + ak, np.ones(k), (k, n_u)), Fv),
+                                     (_csr_rows(ak, o + ak, -mb, (k, n_u)), U)], "<=", np.zeros(k), "hierarchy")
         # group cuts: for every group G of tier-(t+1) candidates (the groups of the count rules of both tiers and
         # the link_same group) and parent k: sum_{j in G} f_jk <= R_G y_k, R_G = demand that can reach G. Valid
         # for any grouping; tight when one member of G opens.
@@ -645,24 +636,22 @@ def build_multitier(problem: NetworkProblem, *, name: str | None = None, strong:
             add_rows("colocation", [(mat, Y)], "<=", np.ones(len(shared)), "colocation")
 
     # ---- objective (scaled by obj_scale; solve_network reports CNY)
-    def cost_terms(scope: str) -> list[Any]:
-        terms = [MonomialTermExpression((float(c) * obj_scale, Y[g])) for g, c in enumerate(fixed_coef) if c != 0]
-        if scope == "total":
-            terms += [MonomialTermExpression((float(c) * obj_scale, X[l])) for l, c in enumerate(x_coef) if c != 0]
-            terms += [MonomialTermExpression((float(f_coef[l]) * obj_scale, Fv[int(l)])) for l in f_index if f_coef[l] != 0]
-            terms += [MonomialTermExpression((float(c) * obj_scale, G[q])) for q, c in enumerate(g_coef) if c != 0]
-        return terms
+    f_vars = [Fv[int(l)] for l in f_index]
+
+    def cost_expr(scope: str) -> Any:
+        if scope != "total":
+            return linear_expression(fixed_coef * obj_scale, Y)
+        return linear_expression(np.concatenate([fixed_coef, x_coef, f_coef[f_index], g_coef]) * obj_scale,
+                                 Y + X + f_vars + G)
 
     if math.isfinite(p.budget_cny):
-        terms = cost_terms(p.budget_scope)
-        model.budget = pyo.Constraint(expr=LinearExpression(terms or [0.0]) <= p.budget_cny * obj_scale)
+        model.budget = pyo.Constraint(expr=cost_expr(p.budget_scope) <= p.budget_cny * obj_scale)
         families["budget"].append(model.budget)
     if p.objective == "cost":
-        model.obj = pyo.Objective(expr=LinearExpression(cost_terms("total") or [0.0]), sense=pyo.minimize)
+        model.obj = pyo.Objective(expr=cost_expr("total"), sense=pyo.minimize)
         scale = obj_scale
     else:
-        cov = [MonomialTermExpression((float(c), X[l])) for l, c in enumerate(w[bottom.child])]
-        model.obj = pyo.Objective(expr=LinearExpression(cov or [0.0]), sense=pyo.maximize)
+        model.obj = pyo.Objective(expr=linear_expression(w[bottom.child], X), sense=pyo.maximize)
         scale = 1.0 / wscale
     return MultiTierModel(model=model, problem=p, y_offset=y_off, u_offset=u_off, families=families,
                           flow_bound=None, fixed_y=fixed, objective_scale=scale, tree_lp=tree_lp, wscale=wscale,
