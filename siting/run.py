@@ -29,7 +29,7 @@ from ._network_check import precheck_network
 from .errors import Defect, InfeasibleError, SolverError
 from .network import NetworkProblem, NetworkResult
 from .results import TerminationCondition
-from .formulations._highs import solve_to_info
+from .formulations._highs import compile_model, solve_to_info
 from .solve import SolverOptions, relative_gap
 from .verify_network import NetworkCheck, network_costs, verify_network
 
@@ -59,6 +59,7 @@ def solve_network(
     log: Callable[[str], None] | None = None,
     strong: bool | str = "auto",
     relax_assignments: bool = True,
+    warm_start: bool = True,
 ) -> NetworkResult:
     """Build and solve the multi-tier model of ``problem``.
 
@@ -78,6 +79,9 @@ def solve_network(
     strong, relax_assignments
         Formulation switches of :func:`~siting.formulations.multitier.build_multitier` (for tests and
         benchmarks; the defaults are the fast exact choice).
+    warm_start
+        Start HiGHS from a rounded and polished LP solution (:mod:`siting._network_start`) where the
+        assignments are continuous; the bound stays HiGHS's.
 
     Returns
     -------
@@ -100,7 +104,18 @@ def solve_network(
         + "; ".join(f"{k}: {v['candidates']} candidates, {v['links']} links" for k, v in sizes["tiers"].items())
         + f"; built in {build_s:.1f} s"
     )
-    info = solve_to_info(built.model, options=options, build_seconds=build_s)
+    comp = compile_model(built.model)
+    start, start_s = None, 0.0
+    if built.tree_lp and warm_start:
+        from ._network_start import network_warm_start
+
+        t1 = time.perf_counter()
+        start, _ = network_warm_start(built, comp, options=replace(options, verbose=False), log=say)
+        start_s = time.perf_counter() - t1
+        if options.time_limit_s is not None:
+            options = replace(options, time_limit_s=max(options.time_limit_s - start_s, 1.0))
+    info = solve_to_info(built.model, options=options, build_seconds=build_s, compiled=comp, start=start,
+                         extra_seconds=start_s)
     k = built.objective_scale
     if k != 1.0:
         info = replace(info, objective=info.objective / k, bound=info.bound / k)

@@ -429,17 +429,24 @@ def solve_to_info(
     *,
     options: SolverOptions = SolverOptions(),
     build_seconds: float = 0.0,
-    warm_start: list[tuple[Any, float]] | None = None,
+    compiled: Compiled | None = None,
+    start: np.ndarray | None = None,
+    extra_seconds: float = 0.0,
 ) -> Any:
-    """Compile ``model`` and solve it with HiGHS at the matrix level; the same contract as
-    :func:`siting.solve.solve_pyomo` (a :class:`~siting.results.SolveInfo`, incumbent loaded into the model),
-    with an optional warm start. Compile time is added to ``build_seconds``."""
+    """Compile ``model`` (unless ``compiled`` is given) and solve it with HiGHS at the matrix level; the same
+    contract as :func:`siting.solve.solve_pyomo` (a :class:`~siting.results.SolveInfo`, incumbent loaded
+    into the model).
+
+    ``start`` is a warm start (column values of ``compiled``); ``extra_seconds`` (time spent making it) is
+    added to the solve time, compile time to ``build_seconds``.
+    """
     import pyomo.environ as pyo
 
     from ..results import SolutionStatus, SolveInfo
     from ..solve import relative_gap
 
-    out = solve_model_highs(model, options=options, warm_start=warm_start)
+    comp = compile_model(model) if compiled is None else compiled
+    out = run_highs(comp, options=options, warm_start=start)
     objs = list(model.component_data_objects(pyo.Objective, active=True))
     sense = "max" if objs[0].sense == pyo.maximize else "min"
     if out.has_solution:
@@ -451,5 +458,6 @@ def solve_to_info(
     bound = out.bound if math.isfinite(out.bound) else (objective if status is SolutionStatus.OPTIMAL
                                                         else math.nan)
     return SolveInfo(termination=out.termination, status=status, objective=objective, bound=bound,
-                     gap=relative_gap(objective, bound), build_seconds=float(build_seconds) + out.compile_seconds,
-                     solve_seconds=out.seconds, sense=sense, solver=out.solver, options=options.to_dict())
+                     gap=relative_gap(objective, bound), build_seconds=float(build_seconds) + comp.seconds,
+                     solve_seconds=out.seconds + float(extra_seconds), sense=sense, solver=out.solver,
+                     options=options.to_dict())
