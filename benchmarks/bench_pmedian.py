@@ -257,6 +257,8 @@ def _report(rows, methods, args) -> None:
     for m in methods:
         t.add_column(f"{m} s", justify="right")
         t.add_column(f"{m} MB", justify="right")
+    if "siting" in methods:
+        t.add_column("siting build %", justify="right")
     for m in methods:
         if m != "siting" and "siting" in methods:
             t.add_column(f"{m}/siting time", justify="right")
@@ -287,6 +289,9 @@ def _report(rows, methods, args) -> None:
             s = cell(r["seconds"]) if r["status"] == "optimal" else f">{args.timeout:g} ({r['status']})"
             line += [s, cell(r["peak_mb"], 0)]
         base = recs.get("siting")
+        if base is not None:
+            bs = base.get("build_seconds")
+            line.append(cell(100.0 * bs / base["seconds"], 1) if bs is not None and base["seconds"] > 0 else "-")
         for m in methods:
             if m != "siting" and base is not None:
                 r = recs[m]
