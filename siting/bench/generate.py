@@ -14,6 +14,17 @@ Euclidean distance / 10, ``c_ij`` = demand_j x per-unit cost (the cost of servin
 as in the OR-Library files), capacities uniform on 10..160 scaled so that total capacity is
 ``capacity_ratio`` x total demand, fixed cost uniform on 0..90 plus uniform 100..110 x sqrt(capacity).
 
+``capa``-like (:func:`capa_text`, :func:`write_capa`): the OR-Library ``capa/capb/capc`` files (m = 100
+warehouses, n = 1,000 customers) write the literal word ``capacity`` in place of every capacity, one file
+standing for four problems that differ only in that common value (capa 8000..14000, capb 5000..8000, capc
+5000..7250). The published files are not used here, so these instances are generated, and their recipe is an
+**assumption**, chosen so that capacities in 5,000..14,000 bind as they do in the published sets (the
+uncapacitated optimum opens a handful of sites; capacity 5,000 forces roughly twice as many): sites and
+customers uniform in a 1000 x 1000 square, demand uniform on the integers 10..100 (about 55,000 in all at
+n = 1,000), per-unit transport cost equal to the Euclidean distance, ``c_ij`` = demand_j x per-unit cost
+(5 decimals), fixed cost uniform on 500,000..1,500,000 (3 decimals), the same for every capacity. Read such a
+file with ``read_cap(path, capacity=V)`` (``math.inf`` for the uncapacitated problem).
+
 Every generator takes a ``seed`` and is deterministic for a given seed (numpy ``default_rng``).
 """
 
@@ -32,6 +43,8 @@ __all__ = [
     "cap_text",
     "write_pmed",
     "write_cap",
+    "capa_text",
+    "write_capa",
 ]
 
 
@@ -103,14 +116,41 @@ def cap_text(m: int, n: int, *, seed: int, capacity_ratio: float = 3.0) -> str:
     fixed = np.round(rng.uniform(0, 90, size=m) + rng.uniform(100, 110, size=m) * np.sqrt(cap), 3)
     dist = np.hypot(*(sites[:, None, :] - customers[None, :, :]).transpose(2, 0, 1))  # (m, n)
     c = np.round(demand[None, :] * dist / 10.0, 5)
+    return _cap_lines(m, n, [str(int(a)) for a in cap], fixed, demand, c)
+
+
+def _cap_lines(m: int, n: int, cap: list[str], fixed: np.ndarray, demand: np.ndarray, c: np.ndarray) -> str:
     out = [f" {m} {n} "]
-    out.extend(f" {int(a)} {b:.3f} " for a, b in zip(cap, fixed))
+    out.extend(f" {a} {b:.3f} " for a, b in zip(cap, fixed))
     for jj in range(n):
         out.append(f" {int(demand[jj])} ")
         row = c[:, jj]
         for s in range(0, m, 7):  # wrap cost lines like the published files
             out.append(" " + " ".join(f"{v:.5f}" for v in row[s : s + 7]) + " ")
     return "\n".join(out) + "\n"
+
+
+def capa_text(*, seed: int, m: int = 100, n: int = 1000) -> str:
+    """A ``capa.txt``-format instance: every capacity is the word ``capacity`` (recipe in the module
+    docstring: an assumption). Read it with ``read_cap(path, capacity=V)``.
+
+    Parameters
+    ----------
+    seed
+        Seed of the random generator (the text is a deterministic function of ``seed``, ``m``, ``n``).
+    m, n
+        Warehouses and customers; the published ``capa/capb/capc`` have ``m = 100``, ``n = 1000``.
+    """
+    if m < 1 or n < 1:
+        raise ValueError(f"m and n must be >= 1, got m={m}, n={n}")
+    rng = np.random.default_rng(seed)
+    sites = rng.uniform(0, 1000, size=(m, 2))
+    customers = rng.uniform(0, 1000, size=(n, 2))
+    demand = rng.integers(10, 101, size=n).astype(float)
+    fixed = np.round(rng.uniform(500_000, 1_500_000, size=m), 3)
+    dist = np.hypot(*(sites[:, None, :] - customers[None, :, :]).transpose(2, 0, 1))  # (m, n)
+    c = np.round(demand[None, :] * dist, 5)
+    return _cap_lines(m, n, ["capacity"] * m, fixed, demand, c)
 
 
 def _write_atomic(path: Path, text: str) -> Path:
@@ -135,3 +175,8 @@ def write_pmed(path: str | Path, n: int, p: int, *, seed: int, n_edges: int | No
 def write_cap(path: str | Path, m: int, n: int, *, seed: int, capacity_ratio: float = 3.0) -> Path:
     """Write :func:`cap_text` to ``path`` (atomically); return the path."""
     return _write_atomic(Path(path), cap_text(m, n, seed=seed, capacity_ratio=capacity_ratio))
+
+
+def write_capa(path: str | Path, *, seed: int, m: int = 100, n: int = 1000) -> Path:
+    """Write :func:`capa_text` to ``path`` (atomically); return the path."""
+    return _write_atomic(Path(path), capa_text(seed=seed, m=m, n=n))

@@ -278,6 +278,7 @@ class Lagrangian:
         closed to open (``0`` for the ones it opened, ``inf`` for forbidden ones): opening ``j`` costs at
         least ``bound + reduced_cost[j]``
     best_open, best_value : the best p-median solution met among the subproblems' choices
+    multipliers : (n,) the multipliers of the best bound (a warm start for a related relaxation)
     iterations, seconds
     """
 
@@ -287,6 +288,7 @@ class Lagrangian:
     best_value: float
     iterations: int
     seconds: float
+    multipliers: np.ndarray | None = None
 
 
 def _row_count_below(flat: np.ndarray, off: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -325,6 +327,8 @@ def pmedian_lagrangian(
     max_iter: int = 400,
     patience: int = 20,
     target: float | None = None,
+    multipliers: np.ndarray | None = None,
+    theta: float = 2.0,
 ) -> Lagrangian:
     r"""Lagrangian relaxation of the assignment rows, by subgradient optimisation (Beasley 1993), vectorised.
 
@@ -360,16 +364,19 @@ def pmedian_lagrangian(
     flat_c = (w[:, None] * srt)[finite]
     flat_j = order[finite]
     flat_i = np.repeat(np.arange(n), counts)
-    if start is not None:
+    if multipliers is not None:
+        lam = np.asarray(multipliers, dtype=np.float64).copy()
+    elif start is not None:
         lam = (w[:, None] * cost[:, np.asarray(start)]).min(axis=1)
     else:
         lam = flat_c[off[:-1]] if len(flat_c) else np.zeros(n)
     lam = np.where(np.isfinite(lam), lam, 0.0)
     best = -math.inf
     best_rc = np.zeros(m)
+    best_lam = lam.copy()
     best_open: np.ndarray | None = None
     best_value = math.inf
-    theta, stall, it = 2.0, 0, 0
+    stall, it = 0, 0
     ub = float(upper_bound)
     while it < max_iter and theta > 1e-4:
         it += 1
@@ -393,6 +400,7 @@ def pmedian_lagrangian(
                 ub = min(ub, v_sel)
         if value > best + 1e-9 * max(1.0, abs(value)):
             best, stall = value, 0
+            best_lam = lam.copy()
             rc = np.where(free, rho - worst, np.inf) if k_free > 0 else np.where(free, np.inf, 0.0)
             rc[sel] = 0.0
             best_rc = np.maximum(rc, 0.0)
@@ -411,7 +419,7 @@ def pmedian_lagrangian(
             break
         lam = np.maximum(lam + theta * max(ub - value, 1e-9 * max(1.0, abs(ub))) / norm * g, 0.0)
     return Lagrangian(bound=best, reduced_cost=best_rc, best_open=best_open, best_value=best_value,
-                      iterations=it, seconds=time.perf_counter() - t0)
+                      iterations=it, seconds=time.perf_counter() - t0, multipliers=best_lam)
 
 
 # ============================================================================================ Pyomo models
@@ -716,7 +724,7 @@ def solve_pmedian(
     use_time: bool = False,
     radius: bool = True,
     warm_start: bool = True,
-    margin_levels: int = 3,
+    margin_levels: int = 6,
     max_rounds: int = 50,
     lagrangian: bool = True,
 ) -> Result:
@@ -737,7 +745,9 @@ def solve_pmedian(
     warm_start
         Start from the greedy + vertex-substitution heuristic.
     margin_levels
-        Extra distance levels above the heuristic's distance in the first radius.
+        Extra distance levels above the heuristic's distance in the first radius. 6 measured best on pmed16-20
+        and on generated n = 500-900 instances with other seeds (e.g. n = 800, p = 80: 3.9 s with 3 levels,
+        1.1 s with 6; more levels make each round's model larger for little gain).
     lagrangian
         Bound by Lagrangian relaxation first (:func:`pmedian_lagrangian`) and close the candidates whose
         reduced cost exceeds the incumbent (needs ``warm_start``).
@@ -763,8 +773,17 @@ def solve_uflp(
     options: SolverOptions = SolverOptions(),
     use_time: bool = False,
 ) -> Result:
-    """Solve the uncapacitated facility-location problem exactly (distinct-distance model with fixed costs,
-    full radius, one solve). Capacities are ignored."""
+    """Solve the uncapacitated facility-location problem exactly. Capacities are ignored.
+
+    On distances (the default) this is :func:`siting.formulations._warehouse.solve_uflp_fast` (Lagrangian
+    bound, reduced-cost fixing of sites, local-search warm start, then the strong model on the sites left:
+    4.4x faster than this module's radius model on a generated 100 x 1,000 instance). With ``use_time`` it is
+    the distinct-distance model with fixed costs, full radius, one solve.
+    """
+    if not use_time:
+        from ._warehouse import solve_uflp_fast
+
+        return solve_uflp_fast(problem, options=options)
     _pyo()
     return _solve_radius(problem, p=None, options=options, use_time=use_time, radius=False,
                          warm_start=False, margin_levels=0, max_rounds=1, fixed=True, model_name="uflp")
@@ -1063,6 +1082,10 @@ def solve_cflp(
 ) -> Result:
     """Solve the capacitated facility-location problem with split demand exactly (strong formulation).
 
+    On distances (the default) the model is solved on the sites left after Lagrangian reduced-cost fixing,
+    warm-started from a local-search incumbent (:func:`siting.formulations._warehouse.solve_cflp_fast`);
+    with ``use_time`` the full strong model is solved directly.
+
     Returns a :class:`~siting.results.Result` with ``allocation`` = the served fraction ``x`` of each
     allowed pair; the objective is recomputed as ``sum f_j y_j + sum w_i d_ij x_ij`` with numpy.
     """
@@ -1080,6 +1103,10 @@ def solve_cflp(
     for i in np.flatnonzero(~reach)[:20]:
         found.add("no allowed candidate can serve this demand", row=str(problem.demand_ids[i]))
     found.raise_if_any(InfeasibleError)
+    if not use_time:
+        from ._warehouse import solve_cflp_fast
+
+        return solve_cflp_fast(problem, options=options)
     _pyo()
     t0 = time.perf_counter()
     model = build_cflp_split(problem, use_time=use_time)
