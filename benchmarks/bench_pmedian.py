@@ -33,13 +33,13 @@ import csv
 import json
 import math
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from _isolated import run_isolated  # benchmarks/_isolated.py (this script's folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SITING_SHARED") or REPO.parent / "shared")
@@ -147,35 +147,8 @@ def run_one(method: str, path: Path, *, gap: float, threads: int | None, timeout
            "--time-limit", str(timeout)]
     if threads:
         cmd += ["--threads", str(threads)]
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
-        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, start_new_session=True)
-        deadline = t0 + timeout + 60  # the solver's own time limit first, then a hard stop
-        timed_out = False
-        while True:  # os.wait4 (not Popen.wait) so that we get this child's own rusage
-            pid, _status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)
-                _, _status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-        proc.returncode = -1 if timed_out else 0  # reaped above
-        fo.seek(0)
-        fe.seek(0)
-        out, err = fo.read(), fe.read()
-    wall = time.perf_counter() - t0
-    rec = {"method": method, "seconds": math.nan, "objective": math.nan, "status": "error", "wall": wall}
-    for line in out.splitlines():
-        if line.startswith("RESULT "):
-            rec.update(json.loads(line[7:]))
-    if timed_out:
-        rec["status"] = "killed"
-    elif rec["status"] == "error":
-        rec["error"] = (err.strip().splitlines() or ["?"])[-1]
-    rec["peak_mb"] = round(usage.ru_maxrss / 1024.0, 1)
+    rec = {"method": method}
+    rec.update(run_isolated(cmd, timeout=timeout))
     return rec
 
 

@@ -12,10 +12,11 @@ every capacity in ``--capacities`` (``read_cap(path, capacity=V)``) and uncapaci
 Methods
 -------
 siting
-    ``siting.formulations.fast.solve_cflp`` (capacitated) / ``solve_uflp`` (uncapacitated).
-warehouse
-    ``siting.formulations._warehouse.solve_cflp_fast`` / ``solve_uflp_fast`` (bounds, reduced-cost fixing,
-    heuristic warm start; see that module).
+    ``siting.formulations.fast.solve_cflp`` (capacitated) / ``solve_uflp`` (uncapacitated), i.e.
+    ``siting.formulations._warehouse.solve_cflp_fast`` / ``solve_uflp_fast`` (Lagrangian bound, reduced-cost
+    fixing of sites, local-search warm start, then the strong model on the sites left).
+nofix
+    The same without the fixing: the strong model on every site, warm-started from the local search.
 highspy
     The textbook strong model, y binary, x continuous in [0, 1]: sum_j x_ij = 1, x_ij <= y_j, and for the
     capacitated problem sum_i w_i x_ij <= c_j y_j and sum_j c_j y_j >= sum_i w_i, built with numpy as one
@@ -29,7 +30,7 @@ Examples
 
     /work/venv/bin/python benchmarks/bench_warehouse.py --seeds 1,2 --threads 1
     /work/venv/bin/python benchmarks/bench_warehouse.py --seeds 1 --capacities 5000,inf \\
-        --methods siting,warehouse,highspy --timeout 120
+        --methods siting,nofix,highspy --timeout 120
 """
 
 from __future__ import annotations
@@ -38,17 +39,16 @@ import argparse
 import csv
 import json
 import math
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from _isolated import run_isolated  # benchmarks/_isolated.py (this script's folder is on sys.path)
+
 REPO = Path(__file__).resolve().parents[1]
-METHODS = ("siting", "warehouse", "highspy")
+METHODS = ("siting", "nofix", "highspy")
 #: capa's capacities and capb's (capc: 5000, 5750, 6500, 7250; see siting.bench.orlib.DEFAULT_CAPACITIES)
 DEFAULT_CAPACITIES = "5000,8000,10000,14000,inf"
 
@@ -129,7 +129,8 @@ def _siting(prob, method: str, gap: float, threads: int | None, time_limit: floa
     else:
         from siting.formulations._warehouse import solve_cflp_fast, solve_uflp_fast
 
-        res = solve_cflp_fast(prob, options=opts) if capacitated else solve_uflp_fast(prob, options=opts)
+        solve = solve_cflp_fast if capacitated else solve_uflp_fast
+        res = solve(prob, options=opts, fixing=False)
     return {"objective": res.objective, "bound": res.info.bound, "status": res.info.status.value,
             "build_seconds": round(res.info.build_seconds, 3), "open": int(len(res.open)),
             "detail": {k: v for k, v in res.params.items() if isinstance(v, (int, float, str))}}
@@ -169,36 +170,8 @@ def run_one(method: str, path: Path, capacity: float, *, gap: float, threads: in
            "--gap", str(gap), "--time-limit", str(timeout)]
     if threads:
         cmd += ["--threads", str(threads)]
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
-        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, start_new_session=True)
-        deadline = t0 + timeout + 60  # the solver's own time limit first, then a hard stop
-        timed_out = False
-        while True:  # os.wait4 (not Popen.wait) so that we get this child's own rusage
-            pid, _status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)
-                _, _status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-        proc.returncode = -1 if timed_out else 0  # reaped above
-        fo.seek(0)
-        fe.seek(0)
-        out, err = fo.read(), fe.read()
-    wall = time.perf_counter() - t0
-    rec = {"method": method, "seconds": math.nan, "objective": math.nan, "bound": math.nan, "status": "error",
-           "wall": wall}
-    for line in out.splitlines():
-        if line.startswith("RESULT "):
-            rec.update(json.loads(line[7:]))
-    if timed_out:
-        rec["status"] = "killed"
-    elif rec["status"] == "error":
-        rec["error"] = (err.strip().splitlines() or ["?"])[-1]
-    rec["peak_mb"] = round(usage.ru_maxrss / 1024.0, 1)
+    rec = {"method": method, "bound": math.nan}
+    rec.update(run_isolated(cmd, timeout=timeout))
     return rec
 
 
@@ -213,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="capacities, comma-separated; 'inf' = uncapacitated (default %(default)s)")
     ap.add_argument("--m", type=int, default=100, help="sites (default %(default)s)")
     ap.add_argument("--n", type=int, default=1000, help="customers (default %(default)s)")
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--methods", default="siting,highspy", help="comma-separated, from %s" % ",".join(METHODS))
     ap.add_argument("--timeout", type=float, default=300.0, help="per run, seconds (default %(default)s)")
     ap.add_argument("--gap", type=float, default=1e-6, help="relative MIP gap for all methods")
     ap.add_argument("--threads", type=int, default=None)
@@ -301,9 +274,10 @@ def _report(rows, methods, args) -> None:
         base = recs[base_m]
         for m in methods[1:]:
             r = recs[m]
-            if r["status"] == "optimal" and base["status"] == "optimal" and r["seconds"] > 0:
-                line.append(f"{base['seconds'] / r['seconds']:.1f}x faster" if r["seconds"] <= base["seconds"]
-                            else f"{r['seconds'] / base['seconds']:.1f}x slower")
+            if r["status"] == "optimal" and base["status"] == "optimal" and base["seconds"] > 0:
+                line.append(f"{r['seconds'] / base['seconds']:.1f}x")
+            elif base["status"] == "optimal" and base["seconds"] > 0:  # the other did not finish
+                line.append(f">{args.timeout / base['seconds']:.1f}x")
             else:
                 line.append("-")
         opens = sorted({recs[m].get("open") for m in methods if recs[m].get("open") is not None})

@@ -74,6 +74,7 @@ __all__ = [
     "uflp_heuristic",
     "solve_cflp_fast",
     "solve_uflp_fast",
+    "check_feasible",
     "WAREHOUSE_HIGHS_OPTIONS",
 ]
 
@@ -512,7 +513,9 @@ def warehouse_heuristic(
 
 
 # ============================================================================================ solver
-def _check(problem: Problem, capacitated: bool) -> None:
+def check_feasible(problem: Problem, *, capacitated: bool) -> None:
+    """Raise :class:`InfeasibleError` listing what the data alone makes infeasible: total capacity below
+    demand (``capacitated``), demands that no allowed candidate can serve."""
     found = DefectCollector(problem.source)
     usable = ~problem.forbidden
     if capacitated:
@@ -533,7 +536,7 @@ def _solve(problem: Problem, *, options: SolverOptions, capacitated: bool, fixin
     from .fast import _info, _pyo, build_cflp_split
     from ._highs import compile_model, run_highs
 
-    _check(problem, capacitated)
+    check_feasible(problem, capacitated=capacitated)
     _pyo()
     t0 = time.perf_counter()
     gap = float(options.mip_rel_gap)

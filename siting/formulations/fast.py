@@ -1089,20 +1089,9 @@ def solve_cflp(
     Returns a :class:`~siting.results.Result` with ``allocation`` = the served fraction ``x`` of each
     allowed pair; the objective is recomputed as ``sum f_j y_j + sum w_i d_ij x_ij`` with numpy.
     """
-    from ..errors import DefectCollector
+    from ._warehouse import check_feasible
 
-    found = DefectCollector(problem.source)
-    usable = ~problem.forbidden
-    total_cap = float(problem.capacity[usable].sum())
-    if total_cap < float(problem.weight.sum()) - 1e-9:
-        found.add(f"total capacity of the candidates that are not forbidden ({total_cap:g}) is less than total "
-                  f"demand ({float(problem.weight.sum()):g})", column="capacity")
-    reach = np.zeros(problem.n_demand, dtype=bool)
-    ok_pair = usable[problem.pair_candidate]
-    reach[problem.pair_demand[ok_pair]] = True
-    for i in np.flatnonzero(~reach)[:20]:
-        found.add("no allowed candidate can serve this demand", row=str(problem.demand_ids[i]))
-    found.raise_if_any(InfeasibleError)
+    check_feasible(problem, capacitated=True)
     if not use_time:
         from ._warehouse import solve_cflp_fast
 
