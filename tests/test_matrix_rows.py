@@ -186,3 +186,23 @@ def test_a_grown_model_has_the_same_lp_optimum():
     c = run_highs(ext)
     e = run_highs(compile_model(direct))
     assert c.objective == pytest.approx(e.objective)
+
+
+def test_column_info_matches_pyomo_bounds_and_integrality():
+    from siting.formulations._highs import _col_info
+
+    m = pyo.ConcreteModel()
+    m.y = pyo.Var(range(3), domain=pyo.Binary)
+    m.z = pyo.Var(range(3), bounds=(0.5, 4))
+    m.u = pyo.Var(range(2), domain=pyo.UnitInterval)
+    m.w = pyo.Var(range(2), domain=pyo.NonNegativeIntegers, bounds=(None, 7))
+    m.p = pyo.Param(mutable=True, initialize=3.0)
+    m.q = pyo.Var(bounds=(m.p, None))  # a Param bound: the slow, general path
+    m.y[1].setlb(1)
+    cols = list(m.component_data_objects(pyo.Var))
+    big = 1e30
+    lo, up, integer = _col_info(cols, big)
+    for v, a, b, c in zip(cols, lo, up, integer):
+        bl, bu = v.bounds
+        assert a == (-big if bl is None else bl) and b == (big if bu is None else bu), v.name
+        assert c == v.is_integer(), v.name

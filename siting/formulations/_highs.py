@@ -155,7 +155,8 @@ def compile_model(model: Any) -> Compiled:
     lp.num_row_ = a.shape[0]
     lp.col_cost_ = cost
     lp.offset_ = offset
-    lp.col_lower_, lp.col_upper_ = _col_bounds(cols, inf)
+    col_lo, col_up, integer = _col_info(cols, inf)
+    lp.col_lower_, lp.col_upper_ = col_lo, col_up
     lp.row_lower_ = np.concatenate(lo_parts) if lo_parts else np.zeros(0)
     lp.row_upper_ = np.concatenate(up_parts) if up_parts else np.zeros(0)
     maximise = objs[0].sense == pyo.maximize
@@ -164,15 +165,38 @@ def compile_model(model: Any) -> Compiled:
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data.astype(np.float64)
-    integer = np.array([v.is_integer() for v in cols], dtype=bool)
     return Compiled(model, cols, lp, integer, maximise, time.perf_counter() - t0, col_of)
 
 
-def _col_bounds(cols: list[Any], inf: float) -> tuple[np.ndarray, np.ndarray]:
-    bounds = [v.bounds for v in cols]
-    lo = np.array([-inf if b[0] is None else b[0] for b in bounds], dtype=np.float64)
-    up = np.array([inf if b[1] is None else b[1] for b in bounds], dtype=np.float64)
-    return lo, up
+def _col_info(cols: list[Any], inf: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower bounds, upper bounds and integrality of the columns.
+
+    Read from each variable's own bounds and its domain's interval (cached per domain), which is several
+    times faster than ``v.bounds`` / ``v.is_integer()`` per variable; a variable whose bounds are not plain
+    numbers (e.g. a mutable Param) falls back to ``v.bounds``.
+    """
+    dom_info: dict[int, tuple[float, float, bool]] = {}
+    n = len(cols)
+    lo = np.empty(n)
+    up = np.empty(n)
+    integer = np.zeros(n, dtype=bool)
+    plain = (int, float, type(None))
+    for k, v in enumerate(cols):
+        d = v.domain
+        di = dom_info.get(id(d))
+        if di is None:
+            a, b, step = d.get_interval()
+            di = dom_info[id(d)] = (-inf if a is None else float(a), inf if b is None else float(b), step == 1)
+        vl, vu = v._lb, v._ub
+        if type(vl) in plain and type(vu) in plain:
+            lo[k] = di[0] if vl is None else max(di[0], vl)
+            up[k] = di[1] if vu is None else min(di[1], vu)
+        else:
+            bl, bu = v.bounds
+            lo[k] = -inf if bl is None else bl
+            up[k] = inf if bu is None else bu
+        integer[k] = di[2]
+    return lo, up, integer
 
 
 def _plain_linear(expr: Any) -> tuple[np.ndarray, list[Any], float] | None:
@@ -284,7 +308,7 @@ def extend_compiled(comp: Compiled, blocks: list[Any], cost: np.ndarray, cost_va
     lp.col_cost_ = col_cost
     lp.offset_ = old.offset_ + sum(k * float(v.value) for k, v in zip(np.asarray(cost).tolist(), cost_vars)
                                    if v.fixed)
-    lo, up = _col_bounds(new_cols, inf)
+    lo, up, new_int = _col_info(new_cols, inf)
     lp.col_lower_ = np.concatenate([np.asarray(old.col_lower_), lo])
     lp.col_upper_ = np.concatenate([np.asarray(old.col_upper_), up])
     lp.row_lower_ = np.concatenate([np.asarray(old.row_lower_)] + [pt[3] for pt in parts])
@@ -294,7 +318,7 @@ def extend_compiled(comp: Compiled, blocks: list[Any], cost: np.ndarray, cost_va
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data.astype(np.float64)
-    integer = np.concatenate([comp.integer, np.array([v.is_integer() for v in new_cols], dtype=bool)])
+    integer = np.concatenate([comp.integer, new_int])
     return Compiled(comp.model, cols, lp, integer, comp.maximise, time.perf_counter() - t0, col_of)
 
 
