@@ -151,8 +151,11 @@ def round_open_sets(p: NetworkProblem, score: list[np.ndarray]) -> list[np.ndarr
 
 
 def network_warm_start(built: Any, comp: Any, *, options: Any, polish_seconds: float = 15.0,
-                       log: Any = None) -> tuple[np.ndarray | None, dict[str, Any]]:
+                       lp_seconds: float | None = None, log: Any = None) -> tuple[np.ndarray | None, dict[str, Any]]:
     """Column vector of a feasible point of ``comp`` (the compiled ``built.model``) and what it took.
+
+    ``lp_seconds`` limits the LP solve (default a quarter of ``options.time_limit_s``), ``polish_seconds`` the
+    local search.
 
     Returns ``(x0 or None, info)`` with ``info`` = LP bound, rounded and polished costs (CNY) and seconds.
     """
@@ -166,8 +169,9 @@ def network_warm_start(built: Any, comp: Any, *, options: Any, polish_seconds: f
     if not built.tree_lp:
         return None, info
     limit = options.time_limit_s
-    lp = run_highs(comp, options=options, relax=True, load=False,
-                   time_limit_s=None if limit is None else max(0.25 * limit, 1.0))
+    if lp_seconds is None and limit is not None:
+        lp_seconds = max(0.25 * limit, 1.0)
+    lp = run_highs(comp, options=options, relax=True, load=False, time_limit_s=lp_seconds)
     info["lp_seconds"] = round(lp.seconds, 3)
     if not lp.has_solution:
         return None, info

@@ -80,8 +80,10 @@ def solve_network(
         Formulation switches of :func:`~siting.formulations.multitier.build_multitier` (for tests and
         benchmarks; the defaults are the fast exact choice).
     warm_start
-        Start HiGHS from a rounded and polished LP solution (:mod:`siting._network_start`) where the
-        assignments are continuous; the bound stays HiGHS's.
+        Where the assignments are continuous: if HiGHS has not closed the gap after a short first attempt
+        (10 s, or 10 % of the time limit), restart it from the better of its incumbent and a rounded and
+        polished LP solution (:mod:`siting._network_start`) for the rest of the time. The bound stays
+        HiGHS's.
 
     Returns
     -------
@@ -105,17 +107,40 @@ def solve_network(
         + f"; built in {build_s:.1f} s"
     )
     comp = compile_model(built.model)
-    start, start_s = None, 0.0
+    info = None
     if built.tree_lp and warm_start:
+        # escalation: a short cold attempt first (most models close at the root, e.g. the express network);
+        # only if it does not finish, a warm start from the rounded and polished LP and the rest of the time
         from ._network_start import network_warm_start
 
-        t1 = time.perf_counter()
-        start, _ = network_warm_start(built, comp, options=replace(options, verbose=False), log=say)
-        start_s = time.perf_counter() - t1
-        if options.time_limit_s is not None:
-            options = replace(options, time_limit_s=max(options.time_limit_s - start_s, 1.0))
-    info = solve_to_info(built.model, options=options, build_seconds=build_s, compiled=comp, start=start,
-                         extra_seconds=start_s)
+        limit = options.time_limit_s
+        quick = max(10.0, 0.1 * limit) if limit is not None else 10.0
+        if limit is None or quick < 0.5 * limit:
+            first = solve_to_info(built.model, options=replace(options, time_limit_s=quick), build_seconds=build_s,
+                                  compiled=comp)
+            if first.termination is not TerminationCondition.TIME_LIMIT:
+                info = first
+            else:
+                say(f"not closed in {quick:.0f} s (gap {100 * first.gap:.2f} %): warm start")
+                t1 = time.perf_counter()
+                kept = [float(v.value) if v.value is not None else 0.0 for v in comp.columns] \
+                    if first.has_solution else None
+                left = None if limit is None else max(limit - first.solve_seconds, 1.0)
+                budget = 15.0 if left is None else min(15.0, 0.25 * left)  # LP and polish share of what is left
+                start, _ = network_warm_start(built, comp, options=replace(options, verbose=False, time_limit_s=left),
+                                              polish_seconds=budget, lp_seconds=budget, log=say)
+                if kept is not None:  # HiGHS's own incumbent of the first attempt, if it is better
+                    c = np.asarray(comp.lp.col_cost_)
+                    if start is None or float(c @ np.asarray(kept)) < float(c @ start):
+                        start = np.asarray(kept)
+                spent = first.solve_seconds + (time.perf_counter() - t1)
+                rest = replace(options, time_limit_s=None if limit is None else max(limit - spent, 1.0))
+                info = solve_to_info(built.model, options=rest, build_seconds=build_s, compiled=comp,
+                                     start=start, extra_seconds=spent)
+                if math.isfinite(first.bound) and not (info.bound >= first.bound):  # both bounds are valid
+                    info = replace(info, bound=first.bound, gap=relative_gap(info.objective, first.bound))
+    if info is None:
+        info = solve_to_info(built.model, options=options, build_seconds=build_s, compiled=comp)
     k = built.objective_scale
     if k != 1.0:
         info = replace(info, objective=info.objective / k, bound=info.bound / k)

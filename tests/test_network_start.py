@@ -67,3 +67,31 @@ def test_nearly_integral_lp_starts_cold(express):
     comp = compile_model(built.model)
     x0, info = network_warm_start(built, comp, options=SolverOptions(mip_rel_gap=0.05, threads=1))
     assert x0 is None and info["rounded_cny"] - info["lp_bound_cny"] <= 0.05 * info["rounded_cny"]
+
+
+@pytest.mark.solver
+def test_escalation_restarts_from_a_start_when_the_first_attempt_times_out(monkeypatch):
+    import siting.run as run_mod
+    from dataclasses import replace
+
+    from siting.results import TerminationCondition
+    from siting.verify_network import verify_network
+
+    problem = build_problem(load_scenario(REPO / "models" / "example.toml"))
+    calls = []
+    real = run_mod.solve_to_info
+
+    def spy(model, **kw):
+        info = real(model, **kw)
+        calls.append(kw)
+        if len(calls) == 1:  # pretend the short first attempt ran out of time
+            info = replace(info, termination=TerminationCondition.TIME_LIMIT)
+        return info
+
+    monkeypatch.setattr(run_mod, "solve_to_info", spy)
+    res = run_mod.solve_network(problem, options=SolverOptions(time_limit_s=60, mip_rel_gap=1e-6, threads=1))
+    assert len(calls) == 2
+    assert calls[0]["options"].time_limit_s == 10.0  # max(10 s, 10 % of 60 s)
+    assert calls[1]["start"] is not None and calls[1]["options"].time_limit_s <= 60
+    assert res.info.proven_optimal
+    assert verify_network(problem, res).ok
