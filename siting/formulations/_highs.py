@@ -253,18 +253,24 @@ def _block_arrays(c: Any, cols: list[Any], col_of: dict[int, int], inf: float
 
     x = c._x
     fixed = np.fromiter((v.fixed for v in x), dtype=bool, count=len(x))
-    gcol = np.full(len(x), -1, dtype=np.int64)
-    for k in np.flatnonzero(~fixed).tolist():
-        v = x[k]
-        g = col_of.get(id(v))
-        if g is None:
-            g = col_of[id(v)] = len(cols)
-            cols.append(v)
-        gcol[k] = g
+    ids = [id(v) for v in x]
+    gcol = np.fromiter((col_of.get(i, -1) for i in ids), dtype=np.int64, count=len(x))
+    gcol[fixed] = -1
+    new = np.flatnonzero((gcol < 0) & ~fixed)
+    if len(new):  # free variables met for the first time become columns, in order of first appearance
+        first = list(dict.fromkeys(ids[k] for k in new.tolist()))
+        pos = {i: k for k, i in zip(new.tolist(), (ids[k] for k in new.tolist()))}
+        start = len(cols)
+        col_of.update(zip(first, range(start, start + len(first))))
+        cols.extend(x[pos[i]] for i in first)
+        gcol[new] = [col_of[ids[k]] for k in new.tolist()]
     a = sp.csr_matrix((np.asarray(c._A_data, dtype=np.float64), np.asarray(c._A_indices, dtype=np.int64),
                        np.asarray(c._A_indptr, dtype=np.int64)), shape=(len(c._lower), len(x)))
-    lo = np.array([-inf if b is None else b for b in c._lower], dtype=np.float64)
-    up = np.array([inf if b is None else b for b in c._upper], dtype=np.float64)
+    lo = getattr(c, "_lower_arr", None)
+    up = getattr(c, "_upper_arr", None)
+    if lo is None or up is None:
+        lo = np.array([-inf if b is None else b for b in c._lower], dtype=np.float64)
+        up = np.array([inf if b is None else b for b in c._upper], dtype=np.float64)
     if fixed.any():
         val = np.zeros(len(x))
         for k in np.flatnonzero(fixed).tolist():

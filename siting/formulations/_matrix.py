@@ -131,8 +131,20 @@ def matrix_rows(
     a.sum_duplicates()
     a.sort_indices()
     cls = __getattr__("MatrixRows")
-    return cls(a.data, a.indices.astype(np.int64), a.indptr.astype(np.int64).tolist(),
+    comp = cls(a.data, a.indices.astype(np.int64), a.indptr.astype(np.int64).tolist(),
                _bounds(lower, n_rows, -1), _bounds(upper, n_rows, +1), list(x))
+    # the same bounds as arrays (+-inf for none), read by the matrix-level compiler
+    comp._lower_arr = _bound_array(lower, n_rows, -np.inf)
+    comp._upper_arr = _bound_array(upper, n_rows, np.inf)
+    return comp
+
+
+def _bound_array(b: np.ndarray | float | None, n: int, none: float) -> np.ndarray:
+    if b is None:
+        return np.full(n, none)
+    arr = np.array(np.broadcast_to(np.asarray(b, dtype=np.float64), (n,)))
+    arr[np.isnan(arr)] = none
+    return arr
 
 
 def _bounds(b: np.ndarray | float | None, n: int, side: int) -> list[float | None]:
