@@ -186,6 +186,18 @@ def distance_levels(cost: np.ndarray, *, columns: np.ndarray | None = None) -> L
     return Levels(order=order, level=level, value=values, n_levels=n_levels, flat=flat, offset=offset)
 
 
+def _levels_top(problem: Problem, lv: Levels) -> np.ndarray:
+    """``K_i - 1`` (the last level) of every demand; raises :class:`InfeasibleError` naming the demands with
+    no allowed candidate at all."""
+    top = lv.n_levels - 1
+    if np.any(top < 0):
+        bad = np.flatnonzero(top < 0)
+        raise InfeasibleError(
+            [f"demand {problem.demand_ids[i]} has no allowed (non-forbidden) candidate" for i in bad[:20]]
+        )
+    return top
+
+
 def _is_integral(*arrays: np.ndarray) -> bool:
     for a in arrays:
         a = a[np.isfinite(a)]
@@ -491,12 +503,7 @@ def build_compact(
     c = dense_costs(problem) if cost is None else cost
     lv = distance_levels(c) if levels is None else levels
     n, m = c.shape
-    top = lv.n_levels - 1
-    if np.any(top < 0):
-        bad = np.flatnonzero(top < 0)
-        raise InfeasibleError(
-            [f"demand {problem.demand_ids[i]} has no allowed (non-forbidden) candidate" for i in bad[:20]]
-        )
+    top = _levels_top(problem, lv)
     g = top.copy() if radius_level is None else np.minimum(np.asarray(radius_level, np.int64), top)
     model = pyo.ConcreteModel(name="compact-radius")
     model.y = pyo.Var(range(m), domain=pyo.Binary)
@@ -831,12 +838,7 @@ def _solve_radius(
     cost = dense_costs(problem, use_time=use_time)
     lv = distance_levels(cost)
     n, m = cost.shape
-    top = lv.n_levels - 1
-    if np.any(top < 0):
-        bad = np.flatnonzero(top < 0)
-        raise InfeasibleError(
-            [f"demand {problem.demand_ids[i]} has no allowed (non-forbidden) candidate" for i in bad[:20]]
-        )
+    top = _levels_top(problem, lv)
     cap_level = _cap_levels(problem, cost, lv, p)
     integral = _is_integral(problem.weight, cost, problem.fixed_cost_cny if fixed else np.zeros(1))
     abs_gap = 1.0 - 1e-6 if integral else None
