@@ -34,7 +34,7 @@ import numpy as np
 from ._network_polish import _close_orphans, _coloc_ok, _rules_ok, polish_open_sets, tree_cost
 from .network import NetworkProblem
 
-__all__ = ["network_warm_start", "round_open_sets"]
+__all__ = ["network_warm_start", "round_open_sets", "solve_escalating"]
 
 
 def _repair_counts(p: NetworkProblem, t: int, o: np.ndarray, s: np.ndarray, eligible: np.ndarray) -> None:
@@ -203,3 +203,48 @@ def network_warm_start(built: Any, comp: Any, *, options: Any, polish_seconds: f
     say(f"warm start: LP {info['lp_bound_cny']:,.0f}, rounded {rounded:,.0f}, polished {polished:,.0f} CNY/yr "
         f"in {info['seconds']:.1f} s")
     return x0, info
+
+
+def solve_escalating(built: Any, comp: Any, *, options: Any, build_seconds: float, log: Any = None) -> Any:
+    """Solve ``built`` (compiled as ``comp``) by escalation; returns a :class:`~siting.results.SolveInfo`.
+
+    HiGHS first gets a short cold attempt (10 s, or 10 % of the time limit): most models close at the root
+    (the express network does). Only if it runs out of time does :func:`network_warm_start` make a start
+    (LP and polish together at most a quarter of the time left); the better of that and HiGHS's own
+    incumbent starts the second attempt, for the rest of the time. Both attempts' bounds are valid, so the
+    better one is reported.
+    """
+    from dataclasses import replace
+
+    from .formulations._highs import solve_to_info
+    from .results import TerminationCondition
+    from .solve import relative_gap
+
+    say = log or (lambda _s: None)
+    limit = options.time_limit_s
+    quick = max(10.0, 0.1 * limit) if limit is not None else 10.0
+    if limit is not None and quick >= 0.5 * limit:  # too short a limit to split: one cold attempt
+        return solve_to_info(built.model, options=options, build_seconds=build_seconds, compiled=comp)
+    first = solve_to_info(built.model, options=replace(options, time_limit_s=quick), build_seconds=build_seconds,
+                          compiled=comp)
+    if first.termination is not TerminationCondition.TIME_LIMIT:
+        return first
+    say(f"not closed in {quick:.0f} s (gap {100 * first.gap:.2f} %): warm start")
+    t1 = time.perf_counter()
+    kept = np.array([float(v.value) if v.value is not None else 0.0 for v in comp.columns]) \
+        if first.has_solution else None
+    left = None if limit is None else max(limit - first.solve_seconds, 1.0)
+    budget = 15.0 if left is None else min(15.0, 0.25 * left)
+    start, _ = network_warm_start(built, comp, options=replace(options, verbose=False, time_limit_s=left),
+                                  polish_seconds=budget, lp_seconds=budget, log=say)
+    if kept is not None:  # HiGHS's own incumbent of the first attempt, if it is better
+        c = np.asarray(comp.lp.col_cost_)
+        if start is None or float(c @ kept) < float(c @ start):
+            start = kept
+    spent = first.solve_seconds + (time.perf_counter() - t1)
+    rest = replace(options, time_limit_s=None if limit is None else max(limit - spent, 1.0))
+    info = solve_to_info(built.model, options=rest, build_seconds=build_seconds, compiled=comp, start=start,
+                         extra_seconds=spent)
+    if math.isfinite(first.bound) and not (info.bound >= first.bound):
+        info = replace(info, bound=first.bound, gap=relative_gap(info.objective, first.bound))
+    return info

@@ -107,39 +107,11 @@ def solve_network(
         + f"; built in {build_s:.1f} s"
     )
     comp = compile_model(built.model)
-    info = None
     if built.tree_lp and warm_start:
-        # escalation: a short cold attempt first (most models close at the root, e.g. the express network);
-        # only if it does not finish, a warm start from the rounded and polished LP and the rest of the time
-        from ._network_start import network_warm_start
+        from ._network_start import solve_escalating
 
-        limit = options.time_limit_s
-        quick = max(10.0, 0.1 * limit) if limit is not None else 10.0
-        if limit is None or quick < 0.5 * limit:
-            first = solve_to_info(built.model, options=replace(options, time_limit_s=quick), build_seconds=build_s,
-                                  compiled=comp)
-            if first.termination is not TerminationCondition.TIME_LIMIT:
-                info = first
-            else:
-                say(f"not closed in {quick:.0f} s (gap {100 * first.gap:.2f} %): warm start")
-                t1 = time.perf_counter()
-                kept = [float(v.value) if v.value is not None else 0.0 for v in comp.columns] \
-                    if first.has_solution else None
-                left = None if limit is None else max(limit - first.solve_seconds, 1.0)
-                budget = 15.0 if left is None else min(15.0, 0.25 * left)  # LP and polish share of what is left
-                start, _ = network_warm_start(built, comp, options=replace(options, verbose=False, time_limit_s=left),
-                                              polish_seconds=budget, lp_seconds=budget, log=say)
-                if kept is not None:  # HiGHS's own incumbent of the first attempt, if it is better
-                    c = np.asarray(comp.lp.col_cost_)
-                    if start is None or float(c @ np.asarray(kept)) < float(c @ start):
-                        start = np.asarray(kept)
-                spent = first.solve_seconds + (time.perf_counter() - t1)
-                rest = replace(options, time_limit_s=None if limit is None else max(limit - spent, 1.0))
-                info = solve_to_info(built.model, options=rest, build_seconds=build_s, compiled=comp,
-                                     start=start, extra_seconds=spent)
-                if math.isfinite(first.bound) and not (info.bound >= first.bound):  # both bounds are valid
-                    info = replace(info, bound=first.bound, gap=relative_gap(info.objective, first.bound))
-    if info is None:
+        info = solve_escalating(built, comp, options=options, build_seconds=build_s, log=say)
+    else:
         info = solve_to_info(built.model, options=options, build_seconds=build_s, compiled=comp)
     k = built.objective_scale
     if k != 1.0:

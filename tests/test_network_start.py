@@ -71,15 +71,17 @@ def test_nearly_integral_lp_starts_cold(express):
 
 @pytest.mark.solver
 def test_escalation_restarts_from_a_start_when_the_first_attempt_times_out(monkeypatch):
-    import siting.run as run_mod
     from dataclasses import replace
+
+    import siting.formulations._highs as highs_mod
+    import siting.run as run_mod
 
     from siting.results import TerminationCondition
     from siting.verify_network import verify_network
 
     problem = build_problem(load_scenario(REPO / "models" / "example.toml"))
     calls = []
-    real = run_mod.solve_to_info
+    real = highs_mod.solve_to_info
 
     def spy(model, **kw):
         info = real(model, **kw)
@@ -88,7 +90,7 @@ def test_escalation_restarts_from_a_start_when_the_first_attempt_times_out(monke
             info = replace(info, termination=TerminationCondition.TIME_LIMIT)
         return info
 
-    monkeypatch.setattr(run_mod, "solve_to_info", spy)
+    monkeypatch.setattr(highs_mod, "solve_to_info", spy)
     res = run_mod.solve_network(problem, options=SolverOptions(time_limit_s=60, mip_rel_gap=1e-6, threads=1))
     assert len(calls) == 2
     assert calls[0]["options"].time_limit_s == 10.0  # max(10 s, 10 % of 60 s)

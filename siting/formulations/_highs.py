@@ -10,6 +10,7 @@ loads the incumbent back into the Pyomo variables. Statuses go through a lookup 
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from ..solve import SolverOptions
 __all__ = ["compile_model", "extend_compiled", "run_highs", "solve_model_highs", "solve_to_info", "Compiled",
            "Solved"]
 
+@functools.lru_cache(maxsize=1)
 def _status_tables() -> tuple[dict[Any, TerminationCondition], Any]:
+    """HiGHS model status -> :class:`TerminationCondition` (built once), and the ``highspy`` module."""
     import highspy
 
     ms = highspy.HighsModelStatus
@@ -258,11 +261,12 @@ def _block_arrays(c: Any, cols: list[Any], col_of: dict[int, int], inf: float
     gcol[fixed] = -1
     new = np.flatnonzero((gcol < 0) & ~fixed)
     if len(new):  # free variables met for the first time become columns, in order of first appearance
-        first = list(dict.fromkeys(ids[k] for k in new.tolist()))
-        pos = {i: k for k, i in zip(new.tolist(), (ids[k] for k in new.tolist()))}
+        first: dict[int, int] = {}  # id -> position in x of its first appearance
+        for k in new.tolist():
+            first.setdefault(ids[k], k)
         start = len(cols)
         col_of.update(zip(first, range(start, start + len(first))))
-        cols.extend(x[pos[i]] for i in first)
+        cols.extend(x[k] for k in first.values())
         gcol[new] = [col_of[ids[k]] for k in new.tolist()]
     a = sp.csr_matrix((np.asarray(c._A_data, dtype=np.float64), np.asarray(c._A_indices, dtype=np.int64),
                        np.asarray(c._A_indptr, dtype=np.int64)), shape=(len(c._lower), len(x)))

@@ -290,7 +290,6 @@ class Lagrangian:
         closed to open (``0`` for the ones it opened, ``inf`` for forbidden ones): opening ``j`` costs at
         least ``bound + reduced_cost[j]``
     best_open, best_value : the best p-median solution met among the subproblems' choices
-    multipliers : (n,) the multipliers of the best bound (a warm start for a related relaxation)
     iterations, seconds
     """
 
@@ -300,7 +299,6 @@ class Lagrangian:
     best_value: float
     iterations: int
     seconds: float
-    multipliers: np.ndarray | None = None
 
 
 def _row_count_below(flat: np.ndarray, off: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -339,8 +337,6 @@ def pmedian_lagrangian(
     max_iter: int = 400,
     patience: int = 20,
     target: float | None = None,
-    multipliers: np.ndarray | None = None,
-    theta: float = 2.0,
 ) -> Lagrangian:
     r"""Lagrangian relaxation of the assignment rows, by subgradient optimisation (Beasley 1993), vectorised.
 
@@ -376,19 +372,16 @@ def pmedian_lagrangian(
     flat_c = (w[:, None] * srt)[finite]
     flat_j = order[finite]
     flat_i = np.repeat(np.arange(n), counts)
-    if multipliers is not None:
-        lam = np.asarray(multipliers, dtype=np.float64).copy()
-    elif start is not None:
+    if start is not None:
         lam = (w[:, None] * cost[:, np.asarray(start)]).min(axis=1)
     else:
         lam = flat_c[off[:-1]] if len(flat_c) else np.zeros(n)
     lam = np.where(np.isfinite(lam), lam, 0.0)
     best = -math.inf
     best_rc = np.zeros(m)
-    best_lam = lam.copy()
     best_open: np.ndarray | None = None
     best_value = math.inf
-    stall, it = 0, 0
+    theta, stall, it = 2.0, 0, 0
     ub = float(upper_bound)
     while it < max_iter and theta > 1e-4:
         it += 1
@@ -412,7 +405,6 @@ def pmedian_lagrangian(
                 ub = min(ub, v_sel)
         if value > best + 1e-9 * max(1.0, abs(value)):
             best, stall = value, 0
-            best_lam = lam.copy()
             rc = np.where(free, rho - worst, np.inf) if k_free > 0 else np.where(free, np.inf, 0.0)
             rc[sel] = 0.0
             best_rc = np.maximum(rc, 0.0)
@@ -431,7 +423,7 @@ def pmedian_lagrangian(
             break
         lam = np.maximum(lam + theta * max(ub - value, 1e-9 * max(1.0, abs(ub))) / norm * g, 0.0)
     return Lagrangian(bound=best, reduced_cost=best_rc, best_open=best_open, best_value=best_value,
-                      iterations=it, seconds=time.perf_counter() - t0, multipliers=best_lam)
+                      iterations=it, seconds=time.perf_counter() - t0)
 
 
 # ============================================================================================ Pyomo models
