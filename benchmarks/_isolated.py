@@ -14,6 +14,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 
 def run_isolated(cmd: list[str], *, timeout: float, grace: float = 60.0) -> dict:
@@ -50,3 +51,25 @@ def run_isolated(cmd: list[str], *, timeout: float, grace: float = 60.0) -> dict
         rec["error"] = (err.strip().splitlines() or ["?"])[-1]
     rec["peak_mb"] = round(usage.ru_maxrss / 1024.0, 1)
     return rec
+
+
+def write_results_csv(out_dir: str | os.PathLike, prefix: str, fields: list[str], records: list[dict]) -> Path:
+    """Write ``records`` to ``out_dir/<prefix>_<UTC stamp>.csv`` atomically (temporary file, then rename)."""
+    import csv
+    from datetime import datetime, timezone
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{prefix}_{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(records)
+    tmp.replace(path)
+    return path
+
+
+def cell(x: float | None, nd: int = 2) -> str:
+    """A number for a table cell, ``-`` for missing or non-finite values."""
+    return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"

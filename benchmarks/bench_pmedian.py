@@ -29,17 +29,14 @@ Default (OR-Library n >= 400 instances present in the development set, plus gene
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import math
 import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from _isolated import run_isolated  # benchmarks/_isolated.py (this script's folder is on sys.path)
+from _isolated import cell, run_isolated, write_results_csv  # benchmarks/_isolated.py (this script's folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SITING_SHARED") or REPO.parent / "shared")
@@ -237,23 +234,11 @@ def _report(rows, methods, args) -> None:
             t.add_column(f"{m}/siting time", justify="right")
             t.add_column(f"{m}/siting mem", justify="right")
     t.add_column("objectives agree")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / f"bench_pmedian_{stamp}.csv"
     fields = ["instance", "n", "p", "method", "status", "objective", "seconds", "peak_mb", "build_seconds",
               "rounds"]
-    tmp = csv_path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-        w.writeheader()
-        for name, n, p, recs in rows:
-            for m in methods:
-                w.writerow({"instance": name, "n": n, "p": p, **recs[m]})
-    tmp.replace(csv_path)
-
-    def cell(x, nd=2):
-        return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
+    csv_path = write_results_csv(args.out, "bench_pmedian", fields,
+                                 [{"instance": name, "n": n, "p": p, **recs[m]}
+                                  for name, n, p, recs in rows for m in methods])
 
     for name, n, p, recs in rows:
         line = [name, str(n), str(p)]

@@ -36,16 +36,14 @@ Examples
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from _isolated import run_isolated  # benchmarks/_isolated.py (this script's folder is on sys.path)
+from _isolated import cell, run_isolated, write_results_csv  # benchmarks/_isolated.py (this script's folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = ("siting", "nofix", "highspy")
@@ -238,24 +236,11 @@ def _report(rows, methods, args) -> None:
         t.add_column(f"{m}/{base_m} time", justify="right")
     t.add_column("open", justify="right")
     t.add_column("objectives agree")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / f"bench_warehouse_{stamp}.csv"
     fields = ["instance", "seed", "capacity", "method", "status", "objective", "bound", "seconds", "peak_mb",
               "build_seconds", "open", "threads", "gap"]
-    tmp = csv_path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-        w.writeheader()
-        for name, seed, cap, recs in rows:
-            for m in methods:
-                w.writerow({"instance": name, "seed": seed, "capacity": cap, "threads": args.threads or "",
-                            "gap": args.gap, **recs[m]})
-    tmp.replace(csv_path)
-
-    def cell(x, nd=2):
-        return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
+    csv_path = write_results_csv(args.out, "bench_warehouse", fields,
+                                 [{"instance": name, "seed": seed, "capacity": cap, "threads": args.threads or "",
+                                   "gap": args.gap, **recs[m]} for name, seed, cap, recs in rows for m in methods])
 
     def gap_of(r):
         o, b = r.get("objective"), r.get("bound")
