@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .audit import _show
 from .errors import InputError
 
 __all__ = ["scenario_inputs", "run_parameters", "run_manifest", "audit_network_run"]
@@ -168,8 +169,7 @@ def audit_network_run(run_dir: Path, manifest: dict[str, Any], checks: Any, *, s
                f"{len(bad_rows)} rows, e.g. {asg['from_id'].iloc[bad_rows[0]]} -> {asg['to_id'].iloc[bad_rows[0]]}"
                if bad_rows else None)
     checks.add("assignment distances match the distances recomputed from the inputs",
-               "; ".join(off_dist[:3]) + (f" (+{len(off_dist) - 3} more)" if len(off_dist) > 3 else "")
-               if off_dist else None)
+               _show(off_dist, 3, sep="; ") if off_dist else None)
     checks.add("assignment costs = volume x (distance x transport rate + handling rate)",
                f"{len(off_cost)} rows, e.g. {off_cost[0]}" if off_cost else None)
     cert = manifest.get("certificate", {})
@@ -181,9 +181,7 @@ def audit_network_run(run_dir: Path, manifest: dict[str, Any], checks: Any, *, s
     result = NetworkResult(scen.name, info, tuple(opened), tuple(used), tuple(flow), objective_kind=problem.objective)
     verdict = verify_network(problem, result)
     checks.add("verifier (siting.verify_network): every structural rule, flow, radius, count and capacity",
-               "; ".join(verdict.violations[:5]) + (f" (+{len(verdict.violations) - 5} more)"
-                                                     if len(verdict.violations) > 5 else "")
-               if verdict.violations else None)
+               _show(verdict.violations, 5, sep="; ") if verdict.violations else None)
     if summary is not None:
         compare(cert, summary, checks)
         sid = sorted(map(str, summary.get("facility_ids", [])))

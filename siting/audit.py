@@ -83,9 +83,9 @@ def _close(a: float | None, b: float | None, rel: float = _REL) -> bool:
     return abs(a - b) <= rel * max(1.0, abs(a), abs(b))
 
 
-def _show(items: list[Any], n: int = 5) -> str:
+def _show(items: list[Any], n: int = 5, *, sep: str = ", ") -> str:
     more = f" (+{len(items) - n} more)" if len(items) > n else ""
-    return ", ".join(map(str, items[:n])) + more
+    return sep.join(map(str, items[:n])) + more
 
 
 def _inputs(manifest: dict[str, Any], checks: _Checks) -> bool:
