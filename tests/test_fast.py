@@ -240,6 +240,49 @@ def test_heuristic_and_levels() -> None:
     assert lv.level[0, -1] == -1  # the forbidden pair
 
 
+@pytest.mark.parametrize("kind", ["small integers", "floats", "large integers"])
+def test_levels_match_a_plain_sort(kind: str) -> None:
+    """Levels (radix or ordinary sort, with ties, forbidden pairs and a column subset) against a reference
+    computed row by row with np.unique."""
+    rng = np.random.default_rng(4)
+    n, m = 23, 17
+    if kind == "small integers":
+        d = rng.integers(0, 9, size=(n, m)).astype(float)
+    elif kind == "floats":
+        d = np.round(rng.random((n, m)) * 5, 1) + 0.05
+    else:
+        d = rng.integers(60000, 70000, size=(n, m)).astype(float)
+    d[rng.random((n, m)) < 0.2] = np.inf
+    d[3] = np.inf  # a demand with no allowed candidate
+    cols = np.sort(rng.choice(m, size=11, replace=False))
+    sub = np.full_like(d, np.inf)
+    sub[:, cols] = d[:, cols]
+    for cost, columns in ((d, None), (sub, cols)):
+        lv = distance_levels(cost, columns=columns)
+        lev = lv.level
+        for i in range(n):
+            row = cost[i] if columns is None else cost[i, columns]
+            vals = np.unique(row[np.isfinite(row)])
+            np.testing.assert_array_equal(lv.value[i], vals)
+            k = int(np.isfinite(row).sum())
+            assert lv.n_allowed[i] == k
+            got = cost[i, lv.order[i, :k]]
+            np.testing.assert_array_equal(got, np.sort(row[np.isfinite(row)]))  # allowed ones first, sorted
+            np.testing.assert_array_equal(lev[i, :k], np.searchsorted(vals, got))
+            assert (lev[i, k:] == -1).all()
+        rows = np.flatnonzero(lv.n_allowed > 0)
+        pos = rng.integers(0, lv.n_allowed[rows])
+        np.testing.assert_array_equal(lv.level_at(rows, pos), lev[rows, pos])
+        lo = rng.integers(0, lv.n_levels + 1)
+        hi = rng.integers(lo, lv.n_levels + 1)
+        ii, rr, kk = lv.entries(lo, hi)
+        keep = (lev >= lo[:, None]) & (lev < hi[:, None])
+        ri, rp = np.nonzero(keep)
+        np.testing.assert_array_equal(ii, ri)
+        np.testing.assert_array_equal(rr, rp)
+        np.testing.assert_array_equal(kk, lev[ri, rp])
+
+
 def test_compact_model_sizes_are_linear_in_levels() -> None:
     rng = np.random.default_rng(1)
     d = _random_graph_costs(rng, 30, 30)

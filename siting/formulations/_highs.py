@@ -14,6 +14,8 @@ import functools
 import math
 import time
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,12 @@ import numpy as np
 from ..errors import SolverError
 from ..results import TerminationCondition
 from ..solve import SolverOptions
+
+# bulk attribute readers for Pyomo variables (map() over thousands of columns instead of Python loops)
+_FIXED = attrgetter("fixed")
+_LB = attrgetter("_lb")
+_UB = attrgetter("_ub")
+_DOMAIN = attrgetter("_domain")
 
 __all__ = ["compile_model", "extend_compiled", "run_highs", "solve_model_highs", "solve_to_info", "Compiled",
            "Solved"]
@@ -97,7 +105,7 @@ def compile_model(model: Any) -> Compiled:
     import scipy.sparse as sp
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-    from ._matrix import MatrixRows
+    from ._matrix import MatrixRows, objective_terms
 
     _, highspy = _status_tables()
     t0 = time.perf_counter()
@@ -108,15 +116,20 @@ def compile_model(model: Any) -> Compiled:
     objs = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
     if len(objs) != 1:
         raise SolverError(f"model has {len(objs)} active objectives; exactly one is needed")
-    direct = None if others else _plain_linear(objs[0].expr)
+    direct = None
+    if not others:  # only matrix rows: the objective from its recorded arrays, else by a light walk
+        rec = objective_terms(model, objs[0])
+        direct = _recorded_linear(rec) if rec is not None else _plain_linear(objs[0].expr)
     if direct is not None:  # only matrix rows and a plain linear objective: no expression walk at all
         obj_coef, obj_vars, offset = direct
-        cols: list[Any] = []
-        col_of: dict[int, int] = {}
-        for v in obj_vars:
-            if id(v) not in col_of:
-                col_of[id(v)] = len(cols)
-                cols.append(v)
+        obj_ids = list(map(id, obj_vars))
+        seen = dict.fromkeys(obj_ids)  # ids in order of first appearance
+        if len(seen) == len(obj_ids):
+            cols: list[Any] = list(obj_vars)
+        else:
+            by_id = dict(zip(obj_ids, obj_vars))
+            cols = [by_id[i] for i in seen]
+        col_of: dict[int, int] = dict(zip(seen, range(len(seen))))
         a_parts: list[Any] = [sp.csr_matrix((0, 0))]
         lo_parts: list[np.ndarray] = []
         up_parts: list[np.ndarray] = []
@@ -141,13 +154,13 @@ def compile_model(model: Any) -> Compiled:
         lo_parts.append(lo)
         up_parts.append(up)
     ncol = len(cols)
-    first = a_parts[0].tocoo()  # the compiler's block, widened to the extra columns
-    mats = [sp.csr_matrix((first.data, (first.row, first.col)), shape=(first.shape[0], ncol))]
-    mats.extend(sp.csr_matrix((v, (r, cc)), shape=(nr, ncol)) for r, cc, v, nr in a_parts[1:])
-    a = sp.vstack(mats, format="csc") if len(mats) > 1 else mats[0].tocsc()
+    a = _stack_csc(a_parts, ncol)
     cost = np.zeros(ncol)
     if direct is not None:
-        np.add.at(cost, [col_of[id(v)] for v in obj_vars], obj_coef)
+        if len(obj_ids) == len(seen):  # column k is the objective's k-th variable
+            cost[: len(obj_coef)] = obj_coef
+        else:
+            np.add.at(cost, np.fromiter(map(col_of.__getitem__, obj_ids), np.int64, len(obj_ids)), obj_coef)
     else:
         if info.c.shape[1]:
             cost[: info.c.shape[1]] = np.asarray(info.c.todense()).ravel()
@@ -171,6 +184,23 @@ def compile_model(model: Any) -> Compiled:
     return Compiled(model, cols, lp, integer, maximise, time.perf_counter() - t0, col_of)
 
 
+def _stack_csc(a_parts: list[Any], ncol: int) -> Any:
+    """One CSC matrix of ``ncol`` columns from a first sparse block (Pyomo's compiler, possibly empty) and
+    ``(rows, cols, values, n_rows)`` triplet blocks stacked below it, in one COO -> CSC conversion."""
+    import scipy.sparse as sp
+
+    first = a_parts[0].tocoo()
+    rows, cols, vals = [first.row.astype(np.int64)], [first.col.astype(np.int64)], [first.data]
+    shift = first.shape[0]
+    for r, cc, v, nr in a_parts[1:]:
+        rows.append(np.asarray(r, dtype=np.int64) + shift)
+        cols.append(np.asarray(cc, dtype=np.int64))
+        vals.append(np.asarray(v, dtype=np.float64))
+        shift += nr
+    return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=(shift, ncol))
+
+
 def _col_info(cols: list[Any], inf: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lower bounds, upper bounds and integrality of the columns.
 
@@ -178,28 +208,54 @@ def _col_info(cols: list[Any], inf: float) -> tuple[np.ndarray, np.ndarray, np.n
     times faster than ``v.bounds`` / ``v.is_integer()`` per variable; a variable whose bounds are not plain
     numbers (e.g. a mutable Param) falls back to ``v.bounds``.
     """
-    dom_info: dict[int, tuple[float, float, bool]] = {}
     n = len(cols)
-    lo = np.empty(n)
-    up = np.empty(n)
-    integer = np.zeros(n, dtype=bool)
-    plain = (int, float, type(None))
-    for k, v in enumerate(cols):
-        d = v.domain
-        di = dom_info.get(id(d))
-        if di is None:
-            a, b, step = d.get_interval()
-            di = dom_info[id(d)] = (-inf if a is None else float(a), inf if b is None else float(b), step == 1)
-        vl, vu = v._lb, v._ub
-        if type(vl) in plain and type(vu) in plain:
-            lo[k] = di[0] if vl is None else max(di[0], vl)
-            up[k] = di[1] if vu is None else min(di[1], vu)
-        else:
-            bl, bu = v.bounds
-            lo[k] = -inf if bl is None else bl
-            up[k] = inf if bu is None else bu
-        integer[k] = di[2]
+    lbs = list(map(_LB, cols))
+    ubs = list(map(_UB, cols))
+    plain = {int, float, type(None)}
+    if not (set(map(type, lbs)) <= plain and set(map(type, ubs)) <= plain):
+        return _col_info_slow(cols, inf)
+    doms = list(map(_DOMAIN, cols))
+    dom_ids = np.fromiter(map(id, doms), dtype=np.int64, count=n)
+    uniq, first, inv = np.unique(dom_ids, return_index=True, return_inverse=True)
+    dlo, dup, dint = np.empty(len(uniq)), np.empty(len(uniq)), np.zeros(len(uniq), dtype=bool)
+    for u, k in enumerate(first.tolist()):  # one call per distinct domain, not per variable
+        a, b, step = doms[k].get_interval()
+        dlo[u] = -inf if a is None else float(a)
+        dup[u] = inf if b is None else float(b)
+        dint[u] = step == 1
+    lo = np.array(lbs, dtype=np.float64)  # None -> nan
+    up = np.array(ubs, dtype=np.float64)
+    lo = np.where(np.isnan(lo), dlo[inv], np.maximum(lo, dlo[inv]))
+    up = np.where(np.isnan(up), dup[inv], np.minimum(up, dup[inv]))
+    integer = dint[inv]
     return lo, up, integer
+
+
+def _col_info_slow(cols: list[Any], inf: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_col_info` for columns whose bounds are not all plain numbers (``v.bounds`` per variable)."""
+    n = len(cols)
+    lo, up, integer = np.empty(n), np.empty(n), np.zeros(n, dtype=bool)
+    for k, v in enumerate(cols):
+        bl, bu = v.bounds
+        lo[k] = -inf if bl is None else bl
+        up[k] = inf if bu is None else bu
+        integer[k] = v.is_integer()
+    return lo, up, integer
+
+
+def _recorded_linear(rec: tuple[list[tuple[np.ndarray, list[Any]]], float]
+                     ) -> tuple[np.ndarray, list[Any], float]:
+    """``(coefficients, variables, constant)`` from :func:`~siting.formulations._matrix.objective_terms`,
+    fixed variables folded into the constant."""
+    parts, const = rec
+    coefs = np.concatenate([c for c, _ in parts]) if parts else np.zeros(0)
+    xs = [v for _, x in parts for v in x] if len(parts) > 1 else (list(parts[0][1]) if parts else [])
+    fixed = np.fromiter(map(_FIXED, xs), dtype=bool, count=len(xs))
+    if fixed.any():
+        const += float(coefs[fixed] @ np.array([float(xs[k].value) for k in np.flatnonzero(fixed).tolist()]))
+        coefs = coefs[~fixed]
+        xs = [xs[k] for k in np.flatnonzero(~fixed).tolist()]
+    return coefs, xs, const
 
 
 def _plain_linear(expr: Any) -> tuple[np.ndarray, list[Any], float] | None:
@@ -208,7 +264,7 @@ def _plain_linear(expr: Any) -> tuple[np.ndarray, list[Any], float] | None:
     else, which then goes through Pyomo's compiler."""
     from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression, SumExpression
 
-    coefs: list[float] = []
+    parts: list[Any] = []  # coefficient arrays or lists, aligned with xs
     xs: list[Any] = []
     const = 0.0
     todo = [expr]
@@ -216,36 +272,32 @@ def _plain_linear(expr: Any) -> tuple[np.ndarray, list[Any], float] | None:
         e = todo.pop()
         if type(e) in (int, float):
             const += e
-        elif type(e) is LinearExpression:
-            if type(e.constant) not in (int, float):
+            continue
+        if type(e) is LinearExpression:
+            lc, lx, c0 = e.linear_coefs, e.linear_vars, e.constant
+            if type(c0) not in (int, float) or not set(map(type, lc)) <= {int, float}:
                 return None
-            const += e.constant
-            for c, v in zip(e.linear_coefs, e.linear_vars):
-                if type(c) not in (int, float):
-                    return None
-                if v.fixed:
-                    const += c * float(v.value)
-                else:
-                    coefs.append(c)
-                    xs.append(v)
         elif type(e) is SumExpression:
             todo.extend(e.args)
+            continue
         elif type(e) is MonomialTermExpression and type(e.args[0]) in (int, float) and e.args[1].is_variable_type():
-            c, v = e.args
-            if v.fixed:
-                const += c * float(v.value)
-            else:
-                coefs.append(c)
-                xs.append(v)
+            lc, lx, c0 = [e.args[0]], [e.args[1]], 0.0
         elif getattr(e, "is_variable_type", lambda: False)():
-            if e.fixed:
-                const += float(e.value)
-            else:
-                coefs.append(1.0)
-                xs.append(e)
+            lc, lx, c0 = [1.0], [e], 0.0
         else:
             return None
-    return np.asarray(coefs, dtype=np.float64), xs, const
+        const += c0
+        fixed = np.fromiter(map(_FIXED, lx), dtype=bool, count=len(lx))
+        if fixed.any():
+            c = np.asarray(lc, dtype=np.float64)
+            const += float(c[fixed] @ np.array([float(lx[k].value) for k in np.flatnonzero(fixed).tolist()]))
+            parts.append(c[~fixed])
+            xs.extend(lx[k] for k in np.flatnonzero(~fixed).tolist())
+        else:
+            parts.append(lc)
+            xs.extend(lx)
+    coefs = np.concatenate([np.asarray(c, dtype=np.float64) for c in parts]) if parts else np.zeros(0)
+    return coefs, xs, const
 
 
 def _block_arrays(c: Any, cols: list[Any], col_of: dict[int, int], inf: float
@@ -255,9 +307,9 @@ def _block_arrays(c: Any, cols: list[Any], col_of: dict[int, int], inf: float
     import scipy.sparse as sp
 
     x = c._x
-    fixed = np.fromiter((v.fixed for v in x), dtype=bool, count=len(x))
-    ids = [id(v) for v in x]
-    gcol = np.fromiter((col_of.get(i, -1) for i in ids), dtype=np.int64, count=len(x))
+    fixed = np.fromiter(map(_FIXED, x), dtype=bool, count=len(x))
+    ids = list(map(id, x))
+    gcol = np.fromiter(map(col_of.get, ids, repeat(-1, len(ids))), dtype=np.int64, count=len(x))
     gcol[fixed] = -1
     new = np.flatnonzero((gcol < 0) & ~fixed)
     if len(new):  # free variables met for the first time become columns, in order of first appearance
@@ -268,22 +320,23 @@ def _block_arrays(c: Any, cols: list[Any], col_of: dict[int, int], inf: float
         col_of.update(zip(first, range(start, start + len(first))))
         cols.extend(x[k] for k in first.values())
         gcol[new] = [col_of[ids[k]] for k in new.tolist()]
-    a = sp.csr_matrix((np.asarray(c._A_data, dtype=np.float64), np.asarray(c._A_indices, dtype=np.int64),
-                       np.asarray(c._A_indptr, dtype=np.int64)), shape=(len(c._lower), len(x)))
+    indptr = np.asarray(c._A_indptr, dtype=np.int64)
+    data = np.asarray(c._A_data, dtype=np.float64)
+    col = np.asarray(c._A_indices, dtype=np.int64)
+    row = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
     lo = getattr(c, "_lower_arr", None)
     up = getattr(c, "_upper_arr", None)
     if lo is None or up is None:
         lo = np.array([-inf if b is None else b for b in c._lower], dtype=np.float64)
         up = np.array([inf if b is None else b for b in c._upper], dtype=np.float64)
-    if fixed.any():
-        val = np.zeros(len(x))
-        for k in np.flatnonzero(fixed).tolist():
-            val[k] = float(x[k].value)
-        shift = a @ val
-        lo, up = lo - shift, up - shift
-    coo = a.tocoo()
-    keep = ~fixed[coo.col]
-    return coo.row[keep], gcol[coo.col[keep]], coo.data[keep], lo, up
+    if not fixed.any():
+        return row, gcol[col], data, lo, up
+    val = np.zeros(len(x))
+    for k in np.flatnonzero(fixed).tolist():
+        val[k] = float(x[k].value)
+    shift = np.bincount(row, weights=data * val[col], minlength=len(indptr) - 1)
+    keep = ~fixed[col]
+    return row[keep], gcol[col[keep]], data[keep], lo - shift, up - shift
 
 
 def extend_compiled(comp: Compiled, blocks: list[Any], cost: np.ndarray, cost_vars: list[Any]) -> Compiled:

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MatrixRows", "matrix_rows", "linear_expression"]
+__all__ = ["MatrixRows", "matrix_rows", "linear_expression", "linear_objective", "extend_objective",
+           "objective_terms"]
 
 
 def _classes() -> tuple[type, type]:
@@ -51,9 +52,10 @@ def _classes() -> tuple[type, type]:
         @property
         def body(self) -> Any:
             comp = self.parent_component()
-            a, b = comp._A_indptr[self._index], comp._A_indptr[self._index + 1]
-            return LinearExpression(linear_coefs=comp._coef_list[a:b],
-                                    linear_vars=[comp._x[k] for k in comp._col_list[a:b]], constant=0)
+            coefs, cols, indptr = comp._row_lists()
+            a, b = indptr[self._index], indptr[self._index + 1]
+            return LinearExpression(linear_coefs=coefs[a:b], linear_vars=[comp._x[k] for k in cols[a:b]],
+                                    constant=0)
 
     class MatrixRows(MatrixConstraint):
         """``lower <= A x <= upper`` for every row of a CSR matrix ``A`` over the variables ``x``.
@@ -64,8 +66,16 @@ def _classes() -> tuple[type, type]:
 
         def __init__(self, A_data: Any, A_indices: Any, A_indptr: Any, lb: list, ub: list, x: list) -> None:
             super().__init__(A_data, A_indices, A_indptr, lb, ub, x)
-            self._coef_list = np.asarray(A_data, dtype=np.float64).tolist()
-            self._col_list = np.asarray(A_indices, dtype=np.int64).tolist()
+            self._lists: tuple[list, list, list] | None = None
+
+        def _row_lists(self) -> tuple[list, list, list]:
+            # plain Python lists of the CSR arrays, made when a row is first looked at (compilers that read
+            # the arrays never need them)
+            if self._lists is None:
+                self._lists = (np.asarray(self._A_data, dtype=np.float64).tolist(),
+                               np.asarray(self._A_indices, dtype=np.int64).tolist(),
+                               np.asarray(self._A_indptr, dtype=np.int64).tolist())
+            return self._lists
 
         def construct(self, data: Any = None) -> None:
             if self._constructed:
@@ -131,8 +141,8 @@ def matrix_rows(
     a.sum_duplicates()
     a.sort_indices()
     cls = __getattr__("MatrixRows")
-    comp = cls(a.data, a.indices.astype(np.int64), a.indptr.astype(np.int64).tolist(),
-               _bounds(lower, n_rows, -1), _bounds(upper, n_rows, +1), list(x))
+    comp = cls(a.data, a.indices.astype(np.int64), a.indptr.astype(np.int64),
+               _bounds(lower, n_rows, -1), _bounds(upper, n_rows, +1), x)
     # the same bounds as arrays (+-inf for none), read by the matrix-level compiler
     comp._lower_arr = _bound_array(lower, n_rows, -np.inf)
     comp._upper_arr = _bound_array(upper, n_rows, np.inf)
@@ -165,3 +175,45 @@ def linear_expression(coefs: np.ndarray, x: list[Any], constant: float = 0.0) ->
     keep = np.flatnonzero(c != 0.0).tolist()
     return LinearExpression(linear_coefs=c[keep].tolist(), linear_vars=[x[k] for k in keep],
                             constant=float(constant))
+
+
+def linear_objective(model: Any, coefs: np.ndarray, x: list[Any], constant: float = 0.0, *,
+                     maximise: bool = False) -> None:
+    """``model.obj``: minimise (or maximise) ``constant + sum_k coefs[k] * x[k]``.
+
+    Besides the Pyomo expression, the terms are kept as arrays on the model, so that
+    :func:`siting.formulations._highs.compile_model` reads them instead of walking thousands of monomials
+    (:func:`objective_terms`). Grow it with :func:`extend_objective`.
+    """
+    import pyomo.environ as pyo
+
+    expr = linear_expression(coefs, x, constant)
+    model.obj = pyo.Objective(expr=expr, sense=pyo.maximize if maximise else pyo.minimize)
+    model._siting_objective_terms = (expr, [_terms(coefs, x)], float(constant))
+
+
+def extend_objective(model: Any, coefs: np.ndarray, x: list[Any]) -> None:
+    """Add ``sum_k coefs[k] * x[k]`` to an objective made by :func:`linear_objective`."""
+    from pyomo.core.expr.numeric_expr import SumExpression
+
+    expr = SumExpression([model.obj.expr, linear_expression(coefs, x)])
+    model.obj.expr = expr
+    old = getattr(model, "_siting_objective_terms", None)
+    if old is not None:
+        model._siting_objective_terms = (expr, old[1] + [_terms(coefs, x)], old[2])
+
+
+def objective_terms(model: Any, objective: Any) -> tuple[list[tuple[np.ndarray, list[Any]]], float] | None:
+    """The recorded ``([(coefs, variables), ...], constant)`` of ``objective`` when it is still the expression
+    :func:`linear_objective` / :func:`extend_objective` made (``None`` otherwise, e.g. after a user changed
+    it)."""
+    rec = getattr(model, "_siting_objective_terms", None)
+    if rec is None or objective.expr is not rec[0]:
+        return None
+    return rec[1], rec[2]
+
+
+def _terms(coefs: np.ndarray, x: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    c = np.asarray(coefs, dtype=np.float64)
+    keep = np.flatnonzero(c != 0.0)
+    return c[keep], ([x[k] for k in keep.tolist()] if len(keep) < len(c) else list(x))

@@ -76,7 +76,7 @@ from ..problem import Problem
 from ..results import Result, SolutionStatus, SolveInfo, TerminationCondition
 from ..solve import SolverOptions, relative_gap
 from ._highs import compile_model, extend_compiled, run_highs, solve_model_highs
-from ._matrix import linear_expression, matrix_rows
+from ._matrix import extend_objective, linear_expression, linear_objective, matrix_rows
 
 __all__ = [
     "Levels",
@@ -130,18 +130,63 @@ class Levels:
     ----------
     order : (n, m) int64, candidates of each demand sorted by distance (allowed ones first); (n, m') when
         built on a subset of m' columns
-    level : (n, m) int64, level index of ``order[i, r]`` within row ``i`` (``-1`` when not allowed)
-    value : list of (K_i,) float arrays, the distinct distances ``D_ik`` of each demand
     n_levels : (n,) int64, ``K_i`` (number of distinct distances)
     flat : (sum K_i,) float64, all ``D_ik`` row after row; ``offset`` (n + 1,) the start of each row
+    start : (sum K_i,) int64, aligned with ``flat``: position in ``order[i]`` of the first candidate at that
+        distance (level ``k`` of row ``i`` is ``order[i, start[offset[i] + k] : end]``)
+    n_allowed : (n,) int64, allowed candidates of each demand (``order[i, :n_allowed[i]]``)
     """
 
     order: np.ndarray
-    level: np.ndarray
-    value: list[np.ndarray]
     n_levels: np.ndarray
     flat: np.ndarray
     offset: np.ndarray
+    start: np.ndarray
+    n_allowed: np.ndarray
+
+    @property
+    def value(self) -> list[np.ndarray]:
+        """The distinct distances ``D_ik`` of each demand, one array per row."""
+        return np.split(self.flat, self.offset[1:-1])
+
+    @property
+    def level(self) -> np.ndarray:
+        """(n, m) level index of ``order[i, r]`` within row ``i`` (``-1`` when not allowed)."""
+        n, w = self.order.shape
+        marks = np.zeros((n, w), dtype=np.int64)
+        marks[np.repeat(np.arange(n), self.n_levels), self.start] = 1
+        lev = np.cumsum(marks, axis=1) - 1
+        lev[np.arange(w)[None, :] >= self.n_allowed[:, None]] = -1
+        return lev
+
+    def level_at(self, i: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Level of the candidate at sorted position ``pos[k]`` (``< n_allowed``) of row ``i[k]``."""
+        i = np.asarray(i, dtype=np.int64)
+        sub_off = np.concatenate([[0], np.cumsum(self.n_levels[i])])
+        starts = self.start[_prefix_index(np.append(self.offset[i], 0), self.n_levels[i])]
+        return _row_count_below(starts, sub_off, np.asarray(pos, dtype=np.int64) + 1) - 1
+
+    def entries(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (row ``i``, sorted position ``r``, level ``k``) with ``lo[i] <= k < hi[i]``, row by row in
+        ascending position; O(entries), no pass over the whole (n, m) matrix."""
+        lo = np.asarray(lo, dtype=np.int64)
+        hi = np.maximum(np.asarray(hi, dtype=np.int64), lo)
+        n = len(self.n_levels)
+        end = np.empty_like(self.start)  # one past the last position of each level
+        end[:-1] = self.start[1:]
+        if len(end):
+            last = self.offset[1:] - 1
+            has = self.n_levels > 0
+            end[last[has]] = self.n_allowed[has]
+        lvl_count = hi - lo
+        fl = _prefix_index(np.append(self.offset[:-1] + lo, 0), lvl_count)  # flat level ids, row by row
+        f_row = np.repeat(np.arange(n), lvl_count)
+        width = end[fl] - self.start[fl]
+        ii = np.repeat(f_row, width)
+        kk = np.repeat(fl - self.offset[f_row], width)
+        first = np.repeat(self.start[fl], width)
+        rr = first + (np.arange(len(ii)) - np.repeat(np.cumsum(width) - width, width))
+        return ii, rr, kk
 
     def level_of(self, i: np.ndarray, dist: np.ndarray) -> np.ndarray:
         """Level index of distance ``dist[k]`` in row ``i[k]`` (the first level ``>= dist``), by a vectorised
@@ -169,21 +214,35 @@ def distance_levels(cost: np.ndarray, *, columns: np.ndarray | None = None) -> L
     and ``level`` then have ``len(columns)`` columns, ``order`` holding the original candidate indices.
     """
     sub = cost if columns is None else cost[:, columns]
-    # the order among equal distances is irrelevant (they share a level), so the faster unstable sort is used
-    order = np.argsort(sub, axis=1)
+    keys = _radix_keys(sub)
+    # the order among equal distances is irrelevant (they share a level): small whole numbers are sorted by
+    # numpy's radix sort (its stable sort on 16-bit keys, ~5x faster), anything else by the unstable sort
+    order = np.argsort(sub, axis=1) if keys is None else np.argsort(keys, axis=1, kind="stable")
     ds = np.take_along_axis(sub, order, axis=1)
     if columns is not None:
         order = np.asarray(columns)[order]
     finite = np.isfinite(ds)
     new = finite.copy()
     new[:, 1:] &= ds[:, 1:] != ds[:, :-1]
-    level = np.cumsum(new, axis=1) - 1
-    level[~finite] = -1
     n_levels = new.sum(axis=1).astype(np.int64)
-    flat = ds[new]  # row-major: grouped by demand, ascending within each
     offset = np.concatenate([[0], np.cumsum(n_levels)])
-    values = np.split(flat, offset[1:-1])
-    return Levels(order=order, level=level, value=values, n_levels=n_levels, flat=flat, offset=offset)
+    start = np.flatnonzero(new) % max(new.shape[1], 1)  # row-major, so aligned with flat
+    flat = ds[new]  # row-major: grouped by demand, ascending within each
+    return Levels(order=order, n_levels=n_levels, flat=flat, offset=offset, start=start,
+                  n_allowed=finite.sum(axis=1).astype(np.int64))
+
+
+def _radix_keys(sub: np.ndarray) -> np.ndarray | None:
+    """``sub`` as ``uint16`` sort keys (``inf`` -> 65535) when every finite entry is a whole number in
+    [0, 65535); ``None`` otherwise. The keys sort exactly like ``sub``."""
+    finite = np.isfinite(sub)
+    if sub.size == 0 or not finite.any():
+        return None
+    if sub.min(where=finite, initial=np.inf) < 0 or sub.max(where=finite, initial=-np.inf) >= 65535:
+        return None
+    full = np.where(finite, sub, 65535.0)
+    keys = full.astype(np.uint16)
+    return keys if np.array_equal(keys, full) else None
 
 
 def _levels_top(problem: Problem, lv: Levels) -> np.ndarray:
@@ -508,7 +567,7 @@ def build_compact(
         model.cardinality = matrix_rows(np.zeros(m), np.arange(m), 1.0, y, n_rows=1, lower=p, upper=p)
     constant = float(problem.weight @ lv.flat[lv.offset[:-1]])  # every demand pays its nearest distance
     fixed = problem.fixed_cost_cny if use_fixed_costs else np.zeros(m)
-    model.obj = pyo.Objective(expr=linear_expression(fixed, y, constant), sense=pyo.minimize)
+    linear_objective(model, fixed, y, constant)
     empty = np.zeros(0, dtype=np.int64)
     maps = _Compact(g=np.zeros(n, dtype=np.int64), n_rows=np.zeros(n, dtype=np.int64),
                     last_z=np.full(n, -1, dtype=np.int64), zvars=[], z_demand=empty, z_level=empty,
@@ -533,7 +592,7 @@ def raise_radius(model: Any, maps: _Compact, radius_level: np.ndarray, *, proble
     """
     pyo = _pyo()
     lv = levels
-    n, m = lv.level.shape[0], len(model.y)
+    n, m = len(lv.n_levels), len(model.y)
     top = lv.n_levels - 1
     g_new = np.maximum(np.minimum(np.asarray(radius_level, np.int64), top), maps.g)
     rows_new = g_new + (g_new == top)
@@ -556,10 +615,8 @@ def raise_radius(model: Any, maps: _Compact, radius_level: np.ndarray, *, proble
     roff = np.concatenate([[0], np.cumsum(add_rows)])
     r_dem = np.repeat(np.arange(n), add_rows)
     r_lvl = maps.n_rows[r_dem] + (np.arange(n_add) - roff[r_dem])
-    lev = lv.level
-    keep = (lev >= maps.n_rows[:, None]) & (lev < rows_new[:, None])
-    ii, rr = np.nonzero(keep)
-    y_row = roff[ii] + lev[ii, rr] - maps.n_rows[ii]
+    ii, rr, kk = lv.entries(maps.n_rows, rows_new)
+    y_row = roff[ii] + kk - maps.n_rows[ii]
     y_col = lv.order[ii, rr]
     # columns of this block: y (0..m-1), the previous last z of the demands that grow (m..), new z (after)
     grow = np.flatnonzero((add_rows > 0) & (maps.last_z >= 0))
@@ -579,7 +636,7 @@ def raise_radius(model: Any, maps: _Compact, radius_level: np.ndarray, *, proble
     block = matrix_rows(rows, cols, coefs, x, n_rows=n_add, lower=(r_lvl == 0).astype(float))
     model.add_component("level" + suffix, block)
     if n_new:
-        model.obj.expr = model.obj.expr + linear_expression(z_cost, new_z)
+        extend_objective(model, z_cost, new_z)
     # bookkeeping
     start = len(maps.zvars)
     maps.zvars.extend(new_z)
@@ -797,7 +854,7 @@ def _cap_levels(problem: Problem, cost: np.ndarray, lv: Levels, p: int | None) -
         counts = np.isfinite(cost).sum(axis=1)
         ok = counts >= q
         if q >= 1 and ok.any():
-            cap_level[ok] = lv.level[ok, q - 1]
+            cap_level[ok] = lv.level_at(np.flatnonzero(ok), np.full(int(ok.sum()), q - 1))
     if problem.required.any():
         req = np.flatnonzero(problem.required)
         dreq = cost[:, req].min(axis=1)
@@ -832,7 +889,8 @@ def _solve_radius(
     n, m = cost.shape
     top = _levels_top(problem, lv)
     cap_level = _cap_levels(problem, cost, lv, p)
-    integral = _is_integral(problem.weight, cost, problem.fixed_cost_cny if fixed else np.zeros(1))
+    # every finite cost is one of the rows' distinct distances (lv.flat), a fraction of the dense matrix
+    integral = _is_integral(problem.weight, lv.flat, problem.fixed_cost_cny if fixed else np.zeros(1))
     abs_gap = 1.0 - 1e-6 if integral else None
     prep_s = time.perf_counter() - t_start  # data preparation counts as model construction
 
