@@ -238,7 +238,7 @@ def solve_escalating(built: Any, comp: Any, *, options: Any, build_seconds: floa
     start, _ = network_warm_start(built, comp, options=replace(options, verbose=False, time_limit_s=left),
                                   polish_seconds=budget, lp_seconds=budget, log=say)
     if kept is not None:  # HiGHS's own incumbent of the first attempt, if it is better
-        c = np.asarray(comp.lp.col_cost_)
+        c = comp.data.col_cost
         if start is None or float(c @ kept) < float(c @ start):
             start = kept
     spent = first.solve_seconds + (time.perf_counter() - t1)

@@ -14,7 +14,7 @@ import pytest
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.formulations._highs import compile_model, extend_compiled, run_highs
-from siting.formulations._matrix import linear_expression, matrix_rows
+from siting.formulations._matrix import extend_objective, linear_expression, linear_objective, matrix_rows
 from siting.formulations.fast import build_compact, dense_costs, distance_levels, raise_radius
 from siting.problem import Problem
 
@@ -104,6 +104,47 @@ def test_matrix_rows_compile_like_ordinary_constraints(seed):
         np.testing.assert_allclose(a[1], b[1])
     np.testing.assert_allclose(ours[2], ref[2])
     assert ours[3] == pytest.approx(ref[3])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_recorded_objective_compiles_like_its_expression(seed):
+    """linear_objective / extend_objective keep their terms as arrays for compile_model; the result must equal
+    compiling the same objective written as an ordinary Pyomo expression, and the record must be ignored once
+    the objective is changed."""
+    rng = np.random.default_rng(seed)
+    c1, c2 = rng.integers(-4, 5, size=12).astype(float), rng.integers(0, 3, size=5).astype(float)
+
+    def build(recorded: bool):
+        m = _model(seed, matrix=True)
+        m.extra.deactivate()  # only matrix rows: the direct objective route
+        m.del_component(m.obj)
+        xs = list(m.x.values()) + list(m.y.values())
+        if recorded:
+            linear_objective(m, c1, xs, 2.5)
+            extend_objective(m, c2, xs[3:8])
+        else:
+            m.obj = pyo.Objective(expr=2.5 + sum(float(a) * v for a, v in zip(c1, xs))
+                                  + sum(float(a) * v for a, v in zip(c2, xs[3:8])))
+        return m
+
+    ours, ref = _canonical(compile_model(build(True))), _canonical(compile_model(build(False)))
+    assert ours[0] == ref[0] and ours[1] == ref[1]
+    np.testing.assert_allclose(ours[2], ref[2])
+    assert ours[3] == pytest.approx(ref[3])  # fixed variables folded into the offset the same way
+    m = build(True)
+    m.obj.expr = m.obj.expr + 7.0 * m.x[0]  # a changed objective is compiled from its expression
+    changed = _canonical(compile_model(m))
+    k = changed[0].index(m.x[0].name)
+    assert changed[2][k] == pytest.approx(ref[2][k] + 7.0)
+
+
+def test_matrix_rows_make_row_objects_only_when_asked():
+    m = _model(0, matrix=True)
+    m.extra.deactivate()  # only matrix rows: compile_model reads the arrays and never needs row objects
+    assert len(m.rows) == 9 and m.rows._data._rows is None
+    compile_model(m)
+    assert m.rows._data._rows is None
+    assert m.rows[3].index() == 3 and len(list(m.rows.values())) == 9
 
 
 def test_pyomo_compiler_and_lp_writer_accept_matrix_rows(tmp_path):

@@ -30,7 +30,7 @@ _LB = attrgetter("_lb")
 _UB = attrgetter("_ub")
 _DOMAIN = attrgetter("_domain")
 
-__all__ = ["compile_model", "extend_compiled", "run_highs", "solve_model_highs", "solve_to_info", "Compiled",
+__all__ = ["compile_model", "extend_compiled", "LpArrays", "run_highs", "solve_model_highs", "solve_to_info", "Compiled",
            "Solved"]
 
 @functools.lru_cache(maxsize=1)
@@ -78,12 +78,37 @@ class Solved:
 
 
 @dataclass
+class LpArrays:
+    """HiGHS's column-wise matrix form as numpy arrays, as ``Highs.passModel`` takes them (no per-element
+    conversion into a ``HighsLp``): ``row_lower <= A x <= row_upper``, ``col_lower <= x <= col_upper``,
+    objective ``col_cost @ x + offset``; ``A`` in CSC (``a_start`` has ``num_col + 1`` entries)."""
+
+    col_cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    a_start: np.ndarray  # int32
+    a_index: np.ndarray  # int32
+    a_value: np.ndarray
+    offset: float
+
+    @property
+    def num_col(self) -> int:
+        return len(self.col_cost)
+
+    @property
+    def num_row(self) -> int:
+        return len(self.row_lower)
+
+
+@dataclass
 class Compiled:
     """A Pyomo model compiled to HiGHS's matrix form; ``columns[k]`` is the Pyomo variable of column ``k``."""
 
     model: Any
     columns: list[Any]
-    lp: Any
+    data: LpArrays
     integer: np.ndarray
     maximise: bool
     seconds: float
@@ -91,6 +116,21 @@ class Compiled:
 
     def column_index(self) -> dict[int, int]:
         return self.col_of
+
+    @property
+    def lp(self) -> Any:
+        """The same model as a ``highspy.HighsLp`` (integrality left empty), for inspection."""
+        _, highspy = _status_tables()
+        d = self.data
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = d.num_col, d.num_row
+        lp.col_cost_, lp.offset_ = d.col_cost, d.offset
+        lp.col_lower_, lp.col_upper_ = d.col_lower, d.col_upper
+        lp.row_lower_, lp.row_upper_ = d.row_lower, d.row_upper
+        lp.sense_ = highspy.ObjSense.kMaximize if self.maximise else highspy.ObjSense.kMinimize
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = d.a_start, d.a_index, d.a_value
+        return lp
 
 
 def compile_model(model: Any) -> Compiled:
@@ -166,22 +206,14 @@ def compile_model(model: Any) -> Compiled:
             cost[: info.c.shape[1]] = np.asarray(info.c.todense()).ravel()
         off = np.asarray(info.c_offset).ravel()
         offset = float(off[0]) if len(off) else 0.0
-    lp = highspy.HighsLp()
-    lp.num_col_ = ncol
-    lp.num_row_ = a.shape[0]
-    lp.col_cost_ = cost
-    lp.offset_ = offset
     col_lo, col_up, integer = _col_info(cols, inf)
-    lp.col_lower_, lp.col_upper_ = col_lo, col_up
-    lp.row_lower_ = np.concatenate(lo_parts) if lo_parts else np.zeros(0)
-    lp.row_upper_ = np.concatenate(up_parts) if up_parts else np.zeros(0)
+    data = LpArrays(col_cost=cost, col_lower=col_lo, col_upper=col_up,
+                    row_lower=np.concatenate(lo_parts) if lo_parts else np.zeros(0),
+                    row_upper=np.concatenate(up_parts) if up_parts else np.zeros(0),
+                    a_start=a.indptr.astype(np.int32), a_index=a.indices.astype(np.int32),
+                    a_value=a.data.astype(np.float64), offset=float(offset))
     maximise = objs[0].sense == pyo.maximize
-    lp.sense_ = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(np.float64)
-    return Compiled(model, cols, lp, integer, maximise, time.perf_counter() - t0, col_of)
+    return Compiled(model, cols, data, integer, maximise, time.perf_counter() - t0, col_of)
 
 
 def _stack_csc(a_parts: list[Any], ncol: int) -> Any:
@@ -352,37 +384,31 @@ def extend_compiled(comp: Compiled, blocks: list[Any], cost: np.ndarray, cost_va
     inf = highspy.kHighsInf
     cols = list(comp.columns)
     col_of = dict(comp.col_of)
-    old = comp.lp
-    n_old, m_old = int(old.num_col_), int(old.num_row_)
+    old = comp.data
+    n_old, m_old = old.num_col, old.num_row
     parts = [_block_arrays(c, cols, col_of, inf) for c in blocks]
     ncol = len(cols)
-    start = np.asarray(old.a_matrix_.start_, dtype=np.int64)
-    a_old = sp.csc_matrix((np.asarray(old.a_matrix_.value_), np.asarray(old.a_matrix_.index_, dtype=np.int64),
-                           np.concatenate([start, np.full(ncol - n_old, start[-1])])), shape=(m_old, ncol))
-    mats = [a_old] + [sp.csr_matrix((v, (r, cc)), shape=(len(lo), ncol)) for r, cc, v, lo, _ in parts]
-    a = sp.vstack(mats, format="csc")
-    col_cost = np.concatenate([np.asarray(old.col_cost_), np.zeros(ncol - n_old)])
-    for k, v in zip(np.asarray(cost, dtype=np.float64).tolist(), cost_vars):
-        if not v.fixed:
-            col_cost[col_of[id(v)]] += k
-    new_cols = cols[n_old:]
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = ncol, a.shape[0]
-    lp.col_cost_ = col_cost
-    lp.offset_ = old.offset_ + sum(k * float(v.value) for k, v in zip(np.asarray(cost).tolist(), cost_vars)
-                                   if v.fixed)
-    lo, up, new_int = _col_info(new_cols, inf)
-    lp.col_lower_ = np.concatenate([np.asarray(old.col_lower_), lo])
-    lp.col_upper_ = np.concatenate([np.asarray(old.col_upper_), up])
-    lp.row_lower_ = np.concatenate([np.asarray(old.row_lower_)] + [pt[3] for pt in parts])
-    lp.row_upper_ = np.concatenate([np.asarray(old.row_upper_)] + [pt[4] for pt in parts])
-    lp.sense_ = old.sense_
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(np.float64)
+    start = old.a_start.astype(np.int64)
+    a_old = sp.csc_matrix((old.a_value, old.a_index, np.concatenate([start, np.full(ncol - n_old, start[-1])])),
+                          shape=(m_old, ncol))
+    a = _stack_csc([a_old] + [(r, cc, v, len(lo)) for r, cc, v, lo, _ in parts], ncol)
+    col_cost = np.concatenate([old.col_cost, np.zeros(ncol - n_old)])
+    cost = np.asarray(cost, dtype=np.float64)
+    fixed = np.fromiter(map(_FIXED, cost_vars), dtype=bool, count=len(cost_vars))
+    free = np.flatnonzero(~fixed)
+    if len(free):
+        idx = np.fromiter((col_of[id(cost_vars[k])] for k in free.tolist()), dtype=np.int64, count=len(free))
+        np.add.at(col_cost, idx, cost[free])
+    offset = old.offset + sum(float(cost[k]) * float(cost_vars[k].value) for k in np.flatnonzero(fixed).tolist())
+    lo, up, new_int = _col_info(cols[n_old:], inf)
+    data = LpArrays(col_cost=col_cost, col_lower=np.concatenate([old.col_lower, lo]),
+                    col_upper=np.concatenate([old.col_upper, up]),
+                    row_lower=np.concatenate([old.row_lower] + [pt[3] for pt in parts]),
+                    row_upper=np.concatenate([old.row_upper] + [pt[4] for pt in parts]),
+                    a_start=a.indptr.astype(np.int32), a_index=a.indices.astype(np.int32),
+                    a_value=a.data.astype(np.float64), offset=offset)
     integer = np.concatenate([comp.integer, new_int])
-    return Compiled(comp.model, cols, lp, integer, comp.maximise, time.perf_counter() - t0, col_of)
+    return Compiled(comp.model, cols, data, integer, comp.maximise, time.perf_counter() - t0, col_of)
 
 
 def run_highs(
@@ -415,11 +441,17 @@ def run_highs(
         h.setOptionValue("threads", int(options.threads))
     for key, val in options.extra.items():
         h.setOptionValue(key, val)
-    lp = comp.lp
-    mip = comp.integer.any() and not relax
-    lp.integrality_ = ([highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
-                        for b in comp.integer.tolist()] if mip else [])
-    h.passModel(lp)
+    d = comp.data
+    mip = bool(comp.integer.any()) and not relax
+    integrality = (comp.integer.astype(np.int32) * int(highspy.HighsVarType.kInteger) if mip
+                   else np.zeros(d.num_col, dtype=np.int32))
+    sense = highspy.ObjSense.kMaximize if comp.maximise else highspy.ObjSense.kMinimize
+    status = h.passModel(d.num_col, d.num_row, len(d.a_value), int(highspy.MatrixFormat.kColwise), int(sense),
+                         float(d.offset), d.col_cost, d.col_lower, d.col_upper, d.row_lower, d.row_upper,
+                         d.a_start, d.a_index, d.a_value, integrality)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the compiled model (passModel returned an error); run with "
+                          "verbose=True to see HiGHS's message")
     if warm_start is not None and mip:
         sol = highspy.HighsSolution()
         sol.col_value = np.asarray(warm_start, dtype=np.float64).tolist()
@@ -437,19 +469,20 @@ def run_highs(
     has_sol = hinfo.primal_solution_status == 2  # kSolutionStatusFeasible
     objective = math.nan
     x = np.zeros(0)
-    if (not has_sol and term is TerminationCondition.OPTIMAL and int(lp.num_col_) == 0
-            and np.all(np.asarray(lp.row_lower_) <= 1e-9) and np.all(np.asarray(lp.row_upper_) >= -1e-9)):
+    if (not has_sol and term is TerminationCondition.OPTIMAL and d.num_col == 0
+            and np.all(d.row_lower <= 1e-9) and np.all(d.row_upper >= -1e-9)):
         # no free column (every variable fixed by Pyomo, e.g. required/forbidden sites leave no choice):
         # HiGHS says kModelEmpty without a primal solution; the one point is the solution, of value offset
         has_sol = True
-        objective = float(lp.offset_)
+        objective = float(d.offset)
     elif has_sol:
         x = np.asarray(h.getSolution().col_value, dtype=np.float64)
         objective = float(hinfo.objective_function_value)
     if has_sol:
         if load:
-            for v, val in zip(comp.columns, x.tolist()):
-                v.set_value(round(val) if (mip and v.is_integer()) else val, skip_validation=True)
+            vals = np.where(comp.integer, np.round(x), x) if mip else x
+            for v, val in zip(comp.columns, vals.tolist()):
+                v.set_value(val, skip_validation=True)
     bound = float(hinfo.mip_dual_bound) if mip else (objective if term is TerminationCondition.OPTIMAL
                                                       else math.nan)
     if term is TerminationCondition.OPTIMAL and not math.isfinite(bound):

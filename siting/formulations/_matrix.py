@@ -81,9 +81,7 @@ def _classes() -> tuple[type, type]:
             if self._constructed:
                 return
             self._constructed = True
-            ref = weakref.ref(self)
-            with PauseGC():
-                self._data = tuple(_MatrixRowData(i, ref) for i in range(len(self._lower)))
+            self._data = _LazyRows(weakref.ref(self), len(self._lower), _MatrixRowData, PauseGC)
 
         # Pyomo's writers call these with a ``sort`` argument, which ``Mapping`` does not take
         def keys(self, sort: Any = None) -> Any:  # type: ignore[override]
@@ -96,6 +94,31 @@ def _classes() -> tuple[type, type]:
             return zip(range(len(self._data)), self._data)
 
     return MatrixRows, _MatrixRowData
+
+
+class _LazyRows:
+    """The row objects of a :class:`MatrixRows`, created on first use: compilers that read the arrays never
+    pay for thousands of per-row Python objects; anything that asks for a row gets them all (a tuple)."""
+
+    __slots__ = ("_ref", "_n", "_cls", "_pause", "_rows")
+
+    def __init__(self, ref: Any, n: int, cls: type, pause: Any) -> None:
+        self._ref, self._n, self._cls, self._pause, self._rows = ref, n, cls, pause, None
+
+    def _all(self) -> tuple:
+        if self._rows is None:
+            with self._pause():
+                self._rows = tuple(self._cls(i, self._ref) for i in range(self._n))
+        return self._rows
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._all()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._all())
 
 
 _CACHE: dict[str, type] = {}

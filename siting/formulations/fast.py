@@ -971,7 +971,7 @@ def _solve_radius(
                 if best_val <= bound + tol:
                     term = TerminationCondition.OPTIMAL
                     solver = lp_res.solver
-                    sizes.append({"rows": int(comp.lp.num_row_), "z": len(maps.zvars), "lp_only": 1})
+                    sizes.append({"rows": comp.data.num_row, "z": len(maps.zvars), "lp_only": 1})
                     proven = True
                     break
             if lagrangian and best_open is not None:
@@ -990,7 +990,7 @@ def _solve_radius(
                 if best_val <= bound + tol:
                     term = TerminationCondition.OPTIMAL
                     solver = f"{lp_res.solver} LP + Lagrangian bound"
-                    sizes.append({"rows": int(comp.lp.num_row_), "z": len(maps.zvars), "lp_only": 1})
+                    sizes.append({"rows": comp.data.num_row, "z": len(maps.zvars), "lp_only": 1})
                     proven = True
                     break
                 if fix0.any():
@@ -1004,7 +1004,7 @@ def _solve_radius(
                     r_g = r_cap.copy() if max_rounds <= 1 else np.minimum(
                         r_lv.level_of(np.arange(n), dist_h) + margin_levels, r_cap)
                     r_rows = int((r_g + (r_g == r_lv.n_levels - 1)).sum())
-                    if r_rows < 0.7 * int(comp.lp.num_row_):
+                    if r_rows < 0.7 * comp.data.num_row:
                         # far fewer distance levels without the closed candidates: rebuild the model
                         problem, cost, lv, cap_level, g = r_problem, r_cost, r_lv, r_cap, r_g
                         top = lv.n_levels - 1
@@ -1014,13 +1014,12 @@ def _solve_radius(
                             comp = compile_model(model)
                         col_of = comp.column_index()
                     else:  # about the same size: close them in place (column upper bounds 0)
-                        upper = np.asarray(comp.lp.col_upper_, dtype=np.float64)
+                        upper = comp.data.col_upper
                         for j in np.flatnonzero(fix0).tolist():
                             k = col_of.get(id(model.y[j]))
                             if k is not None:
                                 upper[k] = 0.0
                             model.y[j].fix(0)
-                        comp.lp.col_upper_ = upper
                     build_s += time.perf_counter() - tb
             if remaining is not None:
                 remaining = options.time_limit_s - (time.perf_counter() - t_start)
@@ -1037,10 +1036,10 @@ def _solve_radius(
         solved = run_highs(comp, options=options, warm_start=x0, abs_gap=abs_gap, time_limit_s=remaining)
         solve_s += solved.seconds
         if _TRACE:
-            print(f"round {rounds}: rows {int(comp.lp.num_row_)} z {len(maps.zvars)} best {best_val} bound {bound} "
+            print(f"round {rounds}: rows {comp.data.num_row} z {len(maps.zvars)} best {best_val} bound {bound} "
                   f"mip {solved.seconds:.2f}s obj {solved.objective} mipbound {solved.bound}", flush=True)
         solver = solved.solver
-        sizes.append({"rows": int(comp.lp.num_row_), "z": len(maps.zvars)})
+        sizes.append({"rows": comp.data.num_row, "z": len(maps.zvars)})
         term = solved.termination
         if term in (TerminationCondition.INFEASIBLE, TerminationCondition.INFEASIBLE_OR_UNBOUNDED):
             # the model solved is a relaxation of the full one, so the full one is infeasible too
