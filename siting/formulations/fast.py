@@ -41,6 +41,10 @@ Exact reductions used:
   those closed})`. Fewer candidates mean fewer distinct distances, and the model is rebuilt when that removes
   30 % of its rows (otherwise the columns are fixed at 0). On small-p instances this closes about 90 % of the
   candidates; when :math:`L` meets :math:`U` nothing is branched on at all.
+* Radius from the LP (before the first branch and bound): while the LP optimum of :math:`\min R_G` leaves
+  part of a demand uncovered at its last capped level (:math:`z_{i,G_i-1} > 0`), that demand's :math:`G_i` is
+  raised and the LP solved again (at most ``lp_extend`` passes). The MIP then seldom lands beyond its radius,
+  so one branch and bound usually suffices where several radius rounds were needed before.
 * Integral data (integer weights, distances and fixed costs, as in OR-Library): every solution value is an
   integer, so a bound :math:`L` proves optimality of an incumbent :math:`\le \lceil L \rceil`; HiGHS is told
   so with ``mip_abs_gap = 1 - 1e-6``.
@@ -783,6 +787,7 @@ def solve_pmedian(
     margin_levels: int = 6,
     max_rounds: int = 50,
     lagrangian: bool = True,
+    lp_extend: int = 5,
 ) -> Result:
     """Solve the p-median problem exactly with the radius formulation (module docstring).
 
@@ -807,6 +812,11 @@ def solve_pmedian(
     lagrangian
         Bound by Lagrangian relaxation first (:func:`pmedian_lagrangian`) and close the candidates whose
         reduced cost exceeds the incumbent (needs ``warm_start``).
+    lp_extend
+        Before the first branch and bound, at most this many LP passes that raise the radius of the demands
+        whose LP relaxation it cuts (:func:`_extend_by_lp`); ``0`` turns them off. Measured: generated
+        (800, 10) 72 s -> 24 s and, other seed, 178 s -> 51 s; pmed16 7.8 s -> 4.4 s; (700, 5) 16.9 s ->
+        10.5 s; one extra LP (0.1-0.2 s) where the first MIP round was already enough.
 
     Returns
     -------
@@ -820,7 +830,8 @@ def solve_pmedian(
     options = replace(options, extra={**PMEDIAN_HIGHS_OPTIONS, **options.extra})
     return _solve_radius(problem, p=p, options=options, use_time=use_time, radius=radius,
                          warm_start=warm_start, margin_levels=margin_levels, max_rounds=max_rounds,
-                         fixed=False, model_name="p-median", lagrangian=lagrangian)
+                         fixed=False, model_name="p-median", lagrangian=lagrangian,
+                         lp_extend=lp_extend)
 
 
 def solve_uflp(
@@ -879,7 +890,7 @@ def _lagrangian_fixing(problem: Problem, cost: np.ndarray, p: int, best_val: flo
 def _solve_radius(
     problem: Problem, *, p: int | None, options: SolverOptions, use_time: bool, radius: bool,
     warm_start: bool, margin_levels: int, max_rounds: int, fixed: bool, model_name: str,
-    lp_first: bool = True, lagrangian: bool = True,
+    lp_first: bool = True, lagrangian: bool = True, lp_extend: int = 0,
 ) -> Result:
     from pyomo.common.gc_manager import PauseGC
 
@@ -1026,6 +1037,23 @@ def _solve_radius(
                 if remaining <= 0:
                     term = TerminationCondition.TIME_LIMIT
                     break
+            if lp_extend and best_open is not None:
+                tb = time.perf_counter()
+                comp, g, lp_s, lp_bound, lagr["lp_radius_passes"] = _extend_by_lp(model, maps, comp, g, cap_level, problem=problem, levels=lv,
+                                                        options=options, margin_levels=margin_levels,
+                                                        max_rounds=lp_extend, t_start=t_start)
+                solve_s += lp_s
+                build_s += time.perf_counter() - tb - lp_s
+                col_of = comp.column_index()
+                if math.isfinite(lp_bound):
+                    bound = max(bound, math.ceil(lp_bound - 1e-6) if integral else lp_bound)
+                tol = max(options.mip_rel_gap * abs(best_val), 1e-9 * max(1.0, abs(best_val)))
+                if best_val <= bound + tol:
+                    term = TerminationCondition.OPTIMAL
+                    solver = "highs LP + Lagrangian fixing"
+                    sizes.append({"rows": comp.data.num_row, "z": len(maps.zvars), "lp_only": 1})
+                    proven = True
+                    break
         x0 = None
         if best_open is not None:
             x0 = np.zeros(len(comp.columns))
@@ -1111,6 +1139,53 @@ def _solve_radius(
         params={"p": p, "rounds": rounds, "sizes": sizes, "heuristic_seconds": round(heuristic_s, 4),
                 "integral_objective": integral, **lagr},
     )
+
+
+def _extend_by_lp(model: Any, maps: _Compact, comp: Any, g: np.ndarray, cap_level: np.ndarray, *,
+                  problem: Problem, levels: Levels, options: SolverOptions, margin_levels: int, max_rounds: int,
+                  t_start: float) -> tuple[Any, np.ndarray, float, float, int]:
+    """Raise the radius of the demands whose LP relaxation is cut by it, before any branch and bound.
+
+    Demand ``i`` is cut when its last capped level is not fully covered in the LP optimum
+    (``z[i, g_i - 1] > 0``): it pays the capped distance for that fraction, so a larger radius may change the
+    optimum. Each pass solves the LP, raises those demands by ``margin_levels`` and extends the compiled model
+    in place (at most ``max_rounds`` passes). A radius round's MIP then rarely lands beyond its radius, which
+    is what made small-p instances take several full branch-and-bound rounds.
+
+    Returns the compiled model, the radius levels, the LP seconds, the last LP bound (a valid bound of the
+    model solved, hence of every improving solution) and the number of passes that raised a radius.
+    """
+    lp_s, lp_bound, raised = 0.0, math.nan, 0
+    for _ in range(max_rounds):
+        remaining = None
+        if options.time_limit_s is not None:
+            remaining = options.time_limit_s - (time.perf_counter() - t_start)
+            if remaining <= 0:
+                break
+        res = run_highs(comp, options=options, relax=True, time_limit_s=remaining, load=False)
+        lp_s += res.seconds
+        if res.termination is not TerminationCondition.OPTIMAL or not res.has_solution:
+            break
+        lp_bound = res.bound
+        col_of = comp.column_index()
+        last = maps.last_z
+        cand = np.flatnonzero((last >= 0) & (maps.g < cap_level))
+        if not len(cand):
+            break
+        cols = np.fromiter((col_of.get(id(maps.zvars[t]), -1) for t in last[cand].tolist()), dtype=np.int64,
+                           count=len(cand))
+        val = np.where(cols >= 0, res.values[np.maximum(cols, 0)], 0.0)
+        cut = cand[val > 1e-6]
+        if _TRACE:
+            print(f"  LP pass: bound {res.bound:.3f} rows {comp.data.num_row} cut demands {len(cut)}", flush=True)
+        if not len(cut):
+            break
+        g = g.copy()
+        g[cut] = np.minimum(g[cut] + margin_levels, cap_level[cut])
+        blocks, z_cost, new_z = raise_radius(model, maps, g, problem=problem, levels=levels)
+        comp = extend_compiled(comp, blocks, z_cost, new_z)
+        raised += 1
+    return comp, g, lp_s, lp_bound, raised
 
 
 def _warm_values(model: Any, maps: _Compact, open_idx: np.ndarray, cost: np.ndarray
