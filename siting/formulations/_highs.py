@@ -30,8 +30,8 @@ _LB = attrgetter("_lb")
 _UB = attrgetter("_ub")
 _DOMAIN = attrgetter("_domain")
 
-__all__ = ["compile_model", "extend_compiled", "LpArrays", "run_highs", "solve_model_highs", "solve_to_info", "Compiled",
-           "Solved"]
+__all__ = ["compile_model", "extend_compiled", "run_highs", "solve_model_highs", "solve_to_info", "Compiled",
+           "LpArrays", "Solved"]
 
 @functools.lru_cache(maxsize=1)
 def _status_tables() -> tuple[dict[Any, TerminationCondition], Any]:
@@ -134,7 +134,8 @@ class Compiled:
 
 
 def compile_model(model: Any) -> Compiled:
-    """Compile a linear Pyomo model into a ``highspy.HighsLp`` (one sparse matrix, no per-row solver calls).
+    """Compile a linear Pyomo model into HiGHS's matrix form (:class:`LpArrays`: one sparse matrix, no
+    per-row solver calls).
 
     Active :class:`~siting.formulations._matrix.MatrixRows` components are read from their arrays (fixed
     variables moved to the row bounds, as Pyomo's compiler does); everything else goes through Pyomo's
@@ -336,8 +337,6 @@ def _block_arrays(c: Any, cols: list[Any], col_of: dict[int, int], inf: float
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Triplets (row, global column, value) and row bounds of one ``MatrixRows`` component; its free
     variables not yet in ``cols`` are appended (``col_of`` updated); fixed ones go to the bounds."""
-    import scipy.sparse as sp
-
     x = c._x
     fixed = np.fromiter(map(_FIXED, x), dtype=bool, count=len(x))
     ids = list(map(id, x))

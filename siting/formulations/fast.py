@@ -1039,9 +1039,9 @@ def _solve_radius(
                     break
             if lp_extend and best_open is not None:
                 tb = time.perf_counter()
-                comp, g, lp_s, lp_bound, lagr["lp_radius_passes"] = _extend_by_lp(model, maps, comp, g, cap_level, problem=problem, levels=lv,
-                                                        options=options, margin_levels=margin_levels,
-                                                        max_rounds=lp_extend, t_start=t_start)
+                comp, g, lp_s, lp_bound, lagr["lp_radius_passes"] = _extend_by_lp(
+                    model, maps, comp, g, cap_level, problem=problem, levels=lv, options=options,
+                    margin_levels=margin_levels, max_rounds=lp_extend, t_start=t_start)
                 solve_s += lp_s
                 build_s += time.perf_counter() - tb - lp_s
                 col_of = comp.column_index()
@@ -1129,6 +1129,9 @@ def _solve_radius(
                       params={"p": p, "rounds": rounds})
     alloc, dist = assignment_from_open(problem, best_open, cost=cost)
     val = _objective(problem, best_open, dist, fixed=fixed)
+    # after reduced-cost fixing, bounds of the restricted model bound only the solutions better than the
+    # incumbent; the optimum itself is bounded by min(incumbent, that bound)
+    bound = min(bound, val)
     info = _info(term, val, bound if math.isfinite(bound) else math.nan, build_s, solve_s + heuristic_s,
                  options, proven, solver)
     return Result(
