@@ -26,6 +26,7 @@ from ..solve import SolverOptions
 
 # bulk attribute readers for Pyomo variables (map() over thousands of columns instead of Python loops)
 _FIXED = attrgetter("fixed")
+_FIXED_SLOT = attrgetter("_fixed")  # what VarData.fixed returns, read without the property call
 _LB = attrgetter("_lb")
 _UB = attrgetter("_ub")
 _DOMAIN = attrgetter("_domain")
@@ -217,6 +218,14 @@ def compile_model(model: Any) -> Compiled:
     return Compiled(model, cols, data, integer, maximise, time.perf_counter() - t0, col_of)
 
 
+def _fixed_mask(xs: Any) -> np.ndarray:
+    """``[v.fixed for v in xs]`` as a bool array, read from the variables' ``_fixed`` slot when they have one."""
+    try:
+        return np.fromiter(map(_FIXED_SLOT, xs), dtype=bool, count=len(xs))
+    except AttributeError:  # not a VarData (e.g. another variable type): the public property
+        return np.fromiter(map(_FIXED, xs), dtype=bool, count=len(xs))
+
+
 def _stack_csc(a_parts: list[Any], ncol: int) -> Any:
     """One CSC matrix of ``ncol`` columns from a first sparse block (Pyomo's compiler, possibly empty) and
     ``(rows, cols, values, n_rows)`` triplet blocks stacked below it, in one COO -> CSC conversion."""
@@ -283,7 +292,7 @@ def _recorded_linear(rec: tuple[list[tuple[np.ndarray, list[Any]]], float]
     parts, const = rec
     coefs = np.concatenate([c for c, _ in parts]) if parts else np.zeros(0)
     xs = [v for _, x in parts for v in x] if len(parts) > 1 else (list(parts[0][1]) if parts else [])
-    fixed = np.fromiter(map(_FIXED, xs), dtype=bool, count=len(xs))
+    fixed = _fixed_mask(xs)
     if fixed.any():
         const += float(coefs[fixed] @ np.array([float(xs[k].value) for k in np.flatnonzero(fixed).tolist()]))
         coefs = coefs[~fixed]
@@ -320,7 +329,7 @@ def _plain_linear(expr: Any) -> tuple[np.ndarray, list[Any], float] | None:
         else:
             return None
         const += c0
-        fixed = np.fromiter(map(_FIXED, lx), dtype=bool, count=len(lx))
+        fixed = _fixed_mask(lx)
         if fixed.any():
             c = np.asarray(lc, dtype=np.float64)
             const += float(c[fixed] @ np.array([float(lx[k].value) for k in np.flatnonzero(fixed).tolist()]))
@@ -338,7 +347,7 @@ def _block_arrays(c: Any, cols: list[Any], col_of: dict[int, int], inf: float
     """Triplets (row, global column, value) and row bounds of one ``MatrixRows`` component; its free
     variables not yet in ``cols`` are appended (``col_of`` updated); fixed ones go to the bounds."""
     x = c._x
-    fixed = np.fromiter(map(_FIXED, x), dtype=bool, count=len(x))
+    fixed = _fixed_mask(x)
     ids = list(map(id, x))
     gcol = np.fromiter(map(col_of.get, ids, repeat(-1, len(ids))), dtype=np.int64, count=len(x))
     gcol[fixed] = -1
@@ -393,7 +402,7 @@ def extend_compiled(comp: Compiled, blocks: list[Any], cost: np.ndarray, cost_va
     a = _stack_csc([a_old] + [(r, cc, v, len(lo)) for r, cc, v, lo, _ in parts], ncol)
     col_cost = np.concatenate([old.col_cost, np.zeros(ncol - n_old)])
     cost = np.asarray(cost, dtype=np.float64)
-    fixed = np.fromiter(map(_FIXED, cost_vars), dtype=bool, count=len(cost_vars))
+    fixed = _fixed_mask(cost_vars)
     free = np.flatnonzero(~fixed)
     if len(free):
         idx = np.fromiter((col_of[id(cost_vars[k])] for k in free.tolist()), dtype=np.int64, count=len(free))

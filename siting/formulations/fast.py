@@ -221,17 +221,22 @@ def distance_levels(cost: np.ndarray, *, columns: np.ndarray | None = None) -> L
     keys = _radix_keys(sub)
     # the order among equal distances is irrelevant (they share a level): small whole numbers are sorted by
     # numpy's radix sort (its stable sort on 16-bit keys, ~5x faster), anything else by the unstable sort
-    order = np.argsort(sub, axis=1) if keys is None else np.argsort(keys, axis=1, kind="stable")
-    ds = np.take_along_axis(sub, order, axis=1)
+    if keys is None:
+        order = np.argsort(sub, axis=1)
+        ds = np.take_along_axis(sub, order, axis=1)
+        finite = np.isfinite(ds)
+    else:  # the sorted keys are the distances (65535 = not allowed): gather 2-byte keys, not 8-byte floats
+        order = np.argsort(keys, axis=1, kind="stable")
+        ds = np.take_along_axis(keys, order, axis=1)
+        finite = ds != 65535
     if columns is not None:
         order = np.asarray(columns)[order]
-    finite = np.isfinite(ds)
     new = finite.copy()
     new[:, 1:] &= ds[:, 1:] != ds[:, :-1]
     n_levels = new.sum(axis=1).astype(np.int64)
     offset = np.concatenate([[0], np.cumsum(n_levels)])
     start = np.flatnonzero(new) % max(new.shape[1], 1)  # row-major, so aligned with flat
-    flat = ds[new]  # row-major: grouped by demand, ascending within each
+    flat = ds[new].astype(np.float64)  # row-major: grouped by demand, ascending within each
     return Levels(order=order, n_levels=n_levels, flat=flat, offset=offset, start=start,
                   n_allowed=finite.sum(axis=1).astype(np.int64))
 
