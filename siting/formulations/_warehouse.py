@@ -65,6 +65,7 @@ from ..errors import DefectCollector, InfeasibleError
 from ..problem import Problem
 from ..results import Result, TerminationCondition
 from ..solve import SolverOptions
+from ._highs import _new_highs
 
 __all__ = [
     "WarehouseLagrangian",
@@ -146,7 +147,7 @@ def assignment_cost(cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, 
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (a.indptr.astype(np.int32),
                                                                      a.indices.astype(np.int32), a.data)
-    h = highspy.Highs()
+    h = _new_highs(highspy)  # without HiGHS's start-up banner on stdout (JSON lines may be written there)
     h.setOptionValue("output_flag", False)
     # no "threads" option: HiGHS keeps one thread scheduler per process and answers "unknown" (no solution)
     # to a solve asking for a thread count other than the earlier solves'
