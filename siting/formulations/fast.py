@@ -1059,6 +1059,11 @@ def _solve_radius(
                     sizes.append({"rows": comp.data.num_row, "z": len(maps.zvars), "lp_only": 1})
                     proven = True
                     break
+                if options.time_limit_s is not None:  # the LP passes used part of the time left
+                    remaining = options.time_limit_s - (time.perf_counter() - t_start)
+                    if remaining <= 0:
+                        term = TerminationCondition.TIME_LIMIT
+                        break
         x0 = None
         if best_open is not None:
             x0 = np.zeros(len(comp.columns))
