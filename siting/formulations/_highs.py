@@ -291,13 +291,16 @@ def _recorded_linear(rec: tuple[list[tuple[np.ndarray, list[Any]]], float]
     fixed variables folded into the constant."""
     parts, const = rec
     coefs = np.concatenate([c for c, _ in parts]) if parts else np.zeros(0)
-    xs = [v for _, x in parts for v in x] if len(parts) > 1 else (list(parts[0][1]) if parts else [])
+    return _fold_fixed(coefs, [v for _, x in parts for v in x], const)
+
+
+def _fold_fixed(coefs: np.ndarray, xs: list[Any], const: float) -> tuple[np.ndarray, list[Any], float]:
+    """``coefs @ xs + const`` with the fixed variables' terms moved into the constant."""
     fixed = _fixed_mask(xs)
-    if fixed.any():
-        const += float(coefs[fixed] @ np.array([float(xs[k].value) for k in np.flatnonzero(fixed).tolist()]))
-        coefs = coefs[~fixed]
-        xs = [xs[k] for k in np.flatnonzero(~fixed).tolist()]
-    return coefs, xs, const
+    if not fixed.any():
+        return coefs, xs, const
+    const += float(coefs[fixed] @ np.array([float(xs[k].value) for k in np.flatnonzero(fixed).tolist()]))
+    return coefs[~fixed], [xs[k] for k in np.flatnonzero(~fixed).tolist()], const
 
 
 def _plain_linear(expr: Any) -> tuple[np.ndarray, list[Any], float] | None:
@@ -329,17 +332,10 @@ def _plain_linear(expr: Any) -> tuple[np.ndarray, list[Any], float] | None:
         else:
             return None
         const += c0
-        fixed = _fixed_mask(lx)
-        if fixed.any():
-            c = np.asarray(lc, dtype=np.float64)
-            const += float(c[fixed] @ np.array([float(lx[k].value) for k in np.flatnonzero(fixed).tolist()]))
-            parts.append(c[~fixed])
-            xs.extend(lx[k] for k in np.flatnonzero(~fixed).tolist())
-        else:
-            parts.append(lc)
-            xs.extend(lx)
+        parts.append(lc)
+        xs.extend(lx)
     coefs = np.concatenate([np.asarray(c, dtype=np.float64) for c in parts]) if parts else np.zeros(0)
-    return coefs, xs, const
+    return _fold_fixed(coefs, xs, const)
 
 
 def _block_arrays(c: Any, cols: list[Any], col_of: dict[int, int], inf: float
@@ -401,13 +397,10 @@ def extend_compiled(comp: Compiled, blocks: list[Any], cost: np.ndarray, cost_va
                           shape=(m_old, ncol))
     a = _stack_csc([a_old] + [(r, cc, v, len(lo)) for r, cc, v, lo, _ in parts], ncol)
     col_cost = np.concatenate([old.col_cost, np.zeros(ncol - n_old)])
-    cost = np.asarray(cost, dtype=np.float64)
-    fixed = _fixed_mask(cost_vars)
-    free = np.flatnonzero(~fixed)
-    if len(free):
-        idx = np.fromiter((col_of[id(cost_vars[k])] for k in free.tolist()), dtype=np.int64, count=len(free))
-        np.add.at(col_cost, idx, cost[free])
-    offset = old.offset + sum(float(cost[k]) * float(cost_vars[k].value) for k in np.flatnonzero(fixed).tolist())
+    coefs, free_vars, offset = _fold_fixed(np.asarray(cost, dtype=np.float64), list(cost_vars), old.offset)
+    if free_vars:
+        idx = np.fromiter((col_of[id(v)] for v in free_vars), dtype=np.int64, count=len(free_vars))
+        np.add.at(col_cost, idx, coefs)
     lo, up, new_int = _col_info(cols[n_old:], inf)
     data = LpArrays(col_cost=col_cost, col_lower=np.concatenate([old.col_lower, lo]),
                     col_upper=np.concatenate([old.col_upper, up]),
@@ -417,6 +410,22 @@ def extend_compiled(comp: Compiled, blocks: list[Any], cost: np.ndarray, cost_va
                     a_value=a.data.astype(np.float64), offset=offset)
     integer = np.concatenate([comp.integer, new_int])
     return Compiled(comp.model, cols, data, integer, comp.maximise, time.perf_counter() - t0, col_of)
+
+
+def pass_arrays(h: Any, data: LpArrays, *, integer: np.ndarray | None = None, maximise: bool = False) -> None:
+    """Load ``data`` into the ``highspy.Highs`` ``h`` with ``passModel``'s array overload (no per-element
+    conversion); ``integer`` marks the integer columns (none: an LP). Raises :class:`SolverError` when HiGHS
+    rejects the model."""
+    _, highspy = _status_tables()
+    integrality = (np.zeros(data.num_col, dtype=np.int32) if integer is None
+                   else np.asarray(integer, dtype=np.int32) * int(highspy.HighsVarType.kInteger))
+    sense = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+    status = h.passModel(data.num_col, data.num_row, len(data.a_value), int(highspy.MatrixFormat.kColwise),
+                         int(sense), float(data.offset), data.col_cost, data.col_lower, data.col_upper,
+                         data.row_lower, data.row_upper, data.a_start, data.a_index, data.a_value, integrality)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the model (passModel returned an error); run with verbose=True to see "
+                          "HiGHS's message")
 
 
 def run_highs(
@@ -451,15 +460,7 @@ def run_highs(
         h.setOptionValue(key, val)
     d = comp.data
     mip = bool(comp.integer.any()) and not relax
-    integrality = (comp.integer.astype(np.int32) * int(highspy.HighsVarType.kInteger) if mip
-                   else np.zeros(d.num_col, dtype=np.int32))
-    sense = highspy.ObjSense.kMaximize if comp.maximise else highspy.ObjSense.kMinimize
-    status = h.passModel(d.num_col, d.num_row, len(d.a_value), int(highspy.MatrixFormat.kColwise), int(sense),
-                         float(d.offset), d.col_cost, d.col_lower, d.col_upper, d.row_lower, d.row_upper,
-                         d.a_start, d.a_index, d.a_value, integrality)
-    if status == highspy.HighsStatus.kError:
-        raise SolverError("HiGHS rejected the compiled model (passModel returned an error); run with "
-                          "verbose=True to see HiGHS's message")
+    pass_arrays(h, d, integer=comp.integer if mip else None, maximise=comp.maximise)
     if warm_start is not None and mip:
         sol = highspy.HighsSolution()
         sol.col_value = np.asarray(warm_start, dtype=np.float64).tolist()

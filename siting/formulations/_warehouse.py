@@ -65,7 +65,7 @@ from ..errors import DefectCollector, InfeasibleError
 from ..problem import Problem
 from ..results import Result, TerminationCondition
 from ..solve import SolverOptions
-from ._highs import _new_highs
+from ._highs import LpArrays, _new_highs, pass_arrays
 
 __all__ = [
     "WarehouseLagrangian",
@@ -137,21 +137,15 @@ def assignment_cost(cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, 
     vals = np.concatenate([np.ones(nv), weight[ii[sel]]])
     nrow = n + int(fin.sum())
     a = sp.csc_matrix((vals, (rows, cols)), shape=(nrow, nv))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = nv, nrow
-    lp.col_cost_ = weight[ii] * sub[ii, jj]
-    lp.col_lower_ = np.zeros(nv)
-    lp.col_upper_ = np.full(nv, inf)
-    lp.row_lower_ = np.concatenate([np.ones(n), np.full(nrow - n, -inf)])
-    lp.row_upper_ = np.concatenate([np.ones(n), cap[fin]])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (a.indptr.astype(np.int32),
-                                                                     a.indices.astype(np.int32), a.data)
+    data = LpArrays(col_cost=weight[ii] * sub[ii, jj], col_lower=np.zeros(nv), col_upper=np.full(nv, inf),
+                    row_lower=np.concatenate([np.ones(n), np.full(nrow - n, -inf)]),
+                    row_upper=np.concatenate([np.ones(n), cap[fin]]), a_start=a.indptr.astype(np.int32),
+                    a_index=a.indices.astype(np.int32), a_value=a.data.astype(np.float64), offset=0.0)
     h = _new_highs(highspy)  # without HiGHS's start-up banner on stdout (JSON lines may be written there)
     h.setOptionValue("output_flag", False)
     # no "threads" option: HiGHS keeps one thread scheduler per process and answers "unknown" (no solution)
     # to a solve asking for a thread count other than the earlier solves'
-    h.passModel(lp)
+    pass_arrays(h, data)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return math.inf, None
