@@ -23,10 +23,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_one(path: Path, *, time_limit: float, gap: float, threads: int, strong: object = "auto",
             relax: bool = True) -> dict[str, object]:
-    from siting.run import solve_network
-    from siting.scenario import build_problem, load_scenario
-    from siting.solve import SolverOptions
-    from siting.verify_network import verify_network
+    from siting.pipeline.run import solve_network
+    from siting.scenario.build import build_problem
+    from siting.scenario.load import load_scenario
+    from siting.core.options import SolverOptions
+    from siting.network.verify import verify_network
 
     t0 = time.perf_counter()
     scen = load_scenario(path)

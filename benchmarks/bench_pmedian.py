@@ -7,7 +7,7 @@ memory is that subprocess's maximum resident set size (``os.wait4``), i.e. the w
 Methods
 -------
 siting
-    ``siting.formulations.fast.solve_pmedian`` (radius formulation, heuristic warm start, Pyomo-built model).
+    ``siting.algorithms.pmedian.solve_pmedian`` (radius formulation, heuristic warm start, Pyomo-built model).
 highspy
     The textbook strong model, y binary, x continuous, sum_j x_ij = 1, x_ij <= y_j, sum y = p, built with
     numpy as one sparse matrix and passed to highspy in one call.
@@ -99,8 +99,8 @@ def _spopt(d, p: int, gap: float, threads: int | None, time_limit: float | None)
 
 
 def _siting(prob, p: int, gap: float, threads: int | None, time_limit: float | None) -> dict:
-    from siting.formulations.fast import solve_pmedian
-    from siting.solve import SolverOptions
+    from siting.algorithms.pmedian import solve_pmedian
+    from siting.core.options import SolverOptions
 
     res = solve_pmedian(prob, p=p, options=SolverOptions(mip_rel_gap=gap, threads=threads,
                                                          time_limit_s=time_limit))
@@ -117,7 +117,7 @@ def worker(method: str, path: str, gap: float, threads: int | None, time_limit: 
         import pyomo.environ  # noqa: F401  (imports excluded from the timing, as for the others)
         from pyomo.repn.plugins import standard_form  # noqa: F401
 
-        from siting.formulations import fast  # noqa: F401
+        from siting.algorithms import pmedian as fast  # noqa: F401
 
         t0 = time.perf_counter()
         out = _siting(prob, p, gap, threads, time_limit)

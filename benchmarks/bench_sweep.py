@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from siting.sweep import run_sweep, sweep_grid
+    from siting.sweep.runner import run_sweep, sweep_grid
 
     scenario = args.scenario or ROOT / "models" / ("example.toml" if args.quick else "chongqing-express.toml")
     sets = args.sets or list(QUICK_SETS if args.quick else DEFAULT_SETS)

@@ -12,8 +12,8 @@ every capacity in ``--capacities`` (``read_cap(path, capacity=V)``) and uncapaci
 Methods
 -------
 siting
-    ``siting.formulations.fast.solve_cflp`` (capacitated) / ``solve_uflp`` (uncapacitated), i.e.
-    ``siting.formulations._warehouse.solve_cflp_fast`` / ``solve_uflp_fast`` (Lagrangian bound, reduced-cost
+    ``siting.algorithms.pmedian.solve_cflp`` (capacitated) / ``solve_uflp`` (uncapacitated), i.e.
+    ``siting.algorithms.warehouse.solve_cflp_fast`` / ``solve_uflp_fast`` (Lagrangian bound, reduced-cost
     fixing of sites, local-search warm start, then the strong model on the sites left).
 nofix
     The same without the fixing: the strong model on every site, warm-started from the local search.
@@ -116,16 +116,16 @@ def plain_highspy(prob, gap: float, threads: int | None, time_limit: float | Non
 def _siting(prob, method: str, gap: float, threads: int | None, time_limit: float | None) -> dict:
     import numpy as np
 
-    from siting.solve import SolverOptions
+    from siting.core.options import SolverOptions
 
     opts = SolverOptions(mip_rel_gap=gap, threads=threads, time_limit_s=time_limit)
     capacitated = bool(np.all(np.isfinite(prob.capacity)))
     if method == "siting":
-        from siting.formulations.fast import solve_cflp, solve_uflp
+        from siting.algorithms.warehouse import solve_cflp, solve_uflp
 
         res = solve_cflp(prob, options=opts) if capacitated else solve_uflp(prob, options=opts)
     else:
-        from siting.formulations._warehouse import solve_cflp_fast, solve_uflp_fast
+        from siting.algorithms.warehouse import solve_cflp_fast, solve_uflp_fast
 
         solve = solve_cflp_fast if capacitated else solve_uflp_fast
         res = solve(prob, options=opts, fixing=False)
@@ -153,7 +153,7 @@ def worker(method: str, path: str, capacity: float, gap: float, threads: int | N
         import pyomo.environ  # noqa: F401  (imports excluded from the timing, as for the others)
         from pyomo.repn.plugins import standard_form  # noqa: F401
 
-        from siting.formulations import _warehouse, fast  # noqa: F401
+        from siting.algorithms import warehouse as _warehouse, pmedian as fast  # noqa: F401
 
         t0 = time.perf_counter()
         out = _siting(prob, method, gap, threads, time_limit)

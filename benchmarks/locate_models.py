@@ -6,7 +6,7 @@ Usage::
 
 Demand and candidate points are uniform in a 100 km x 100 km square (seeded); pairs beyond
 ``--max-distance-km`` (default 40) are not allowed, so the models are sparse as on real data. Every solution is
-checked by :func:`siting.verify.verify`. The vars/cons columns give the size of the model each name builds;
+checked by :func:`siting.single.verify.verify`. The vars/cons columns give the size of the model each name builds;
 for p-center that is the one-model formulation, while ``locate`` solves it by bisection over smaller
 decision models (times shown are those of ``locate``).
 """
@@ -19,11 +19,11 @@ import time
 import numpy as np
 import pyomo.environ as pyo
 
-from siting.formulations import get_model
-from siting.locate import locate, model_params
-from siting.problem import Problem
-from siting.solve import SolverOptions
-from siting.verify import verify
+from siting.model import get_model
+from siting.pipeline.locate import locate, model_params
+from siting.core.problem import Problem
+from siting.core.options import SolverOptions
+from siting.single.verify import verify
 
 PARAMS = {
     "p-median": {"p": 10},

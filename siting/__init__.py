@@ -1,9 +1,9 @@
 """siting: facility-location optimisation on real geodata.
 
 Data flows straight through: files -> validated GeoDataFrames (:mod:`siting.geo`)
--> sparse distances (:mod:`siting.distance`) -> a frozen :class:`~siting.problem.Problem`
--> Pyomo formulation (:mod:`siting.formulations`) -> HiGHS (:mod:`siting.solve`)
--> :class:`~siting.results.Result` -> independent check (:mod:`siting.verify`)
+-> sparse distances (:mod:`siting.geo.distance`) -> a frozen :class:`~siting.core.problem.Problem`
+-> Pyomo formulation (:mod:`siting.model`) -> HiGHS (:mod:`siting.solvers.pyomo`)
+-> :class:`~siting.core.results.Result` -> independent check (:mod:`siting.single.verify`)
 -> tables, GeoPackage, map and report (:mod:`siting.outputs`).
 """
 

@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from siting.errors import InfeasibleError
+from siting.core.errors import InfeasibleError
 
 RADIUS = "tiers.collection.radius_km"
 

@@ -26,7 +26,7 @@ def _audit_runs_left_behind(request: pytest.FixtureRequest):
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and not rep.passed:
         return  # the test itself failed or was skipped: its own report says why
-    from siting.audit import audit
+    from siting.provenance.audit import audit
 
     failures = []
     for manifest in sorted(Path(tmp).rglob("manifest.json")):

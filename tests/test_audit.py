@@ -11,7 +11,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from siting.audit import audit
+from siting.provenance.audit import audit
 from siting.cli import main
 
 BAD = Path(__file__).parent / "data" / "bad"
@@ -205,7 +205,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "models" / "example.toml"
 
 @pytest.fixture(scope="module")
 def scenario_run(tmp_path_factory):
-    pytest.importorskip("siting.run")
+    import siting.pipeline.run  # noqa: F401
     out = tmp_path_factory.mktemp("audit-run") / "example"
     assert main(["run", str(EXAMPLE), "--out", str(out), "--quiet"]) == 0
     return out
@@ -218,7 +218,7 @@ def test_scenario_run_passes_verify(scenario_run, capfd):
     report = audit(scenario_run)
     names = [c.name for c in report.checks]
     assert report.kind == "run" and report.ok
-    assert any(n.startswith("verifier (siting.verify_network)") for n in names)
+    assert any(n.startswith("verifier (siting.network.verify)") for n in names)
     assert any(n.startswith("input scenario example.toml") for n in names)
     assert sum(n.startswith("input data") for n in names) == 3
 
@@ -251,9 +251,9 @@ def _tamper_network_drop_facility(run):
 
 @pytest.mark.solver
 @pytest.mark.parametrize("tamper,expected", [
-    (_tamper_network_volume, "verifier (siting.verify_network)"),
+    (_tamper_network_volume, "verifier (siting.network.verify)"),
     (_tamper_network_parent, "allowed link"),
-    (_tamper_network_drop_facility, "verifier (siting.verify_network)"),
+    (_tamper_network_drop_facility, "verifier (siting.network.verify)"),
 ], ids=["volume", "parent", "drop-facility"])
 @pytest.mark.no_audit  # tampers with or fakes a run on purpose
 def test_tampered_scenario_run_fails_verify(tamper, expected, scenario_run, tmp_path):

@@ -4,7 +4,7 @@ expected number of lines) exits 2 with one ``error:`` line per defect naming its
 scenario key), no traceback, and nothing written.
 
 Plus: GBK-encoded CSVs from Chinese sources are read correctly, and mutated valid files never escape as
-anything but a clean :class:`~siting.errors.InputError`.
+anything but a clean :class:`~siting.core.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from siting.cli import main
-from siting.errors import DataError, InputError
+from siting.core.errors import DataError, InputError
 
 BAD = Path(__file__).parent / "data" / "bad"
 CASES = list(csv.DictReader((BAD / "index.csv").open(encoding="utf-8")))
@@ -92,7 +92,7 @@ def test_gbk_csv_from_chinese_sources_is_read(tmp_path, capfd):
 
 
 def test_gcj02_detection_is_quiet_on_wgs84_and_on_declared_gcj02(tmp_path):
-    from siting.geo import read_points
+    from siting.geo.points import read_points
 
     gcj = pd.read_csv(BAD / "demand_gcj02_as_wgs84.csv")
     with pytest.raises(DataError, match="GCJ-02"):
@@ -131,7 +131,7 @@ def _mutations():
 
 @pytest.mark.parametrize("name,lines", list(_mutations()), ids=[m[0] for m in _mutations()])
 def test_mutated_demand_file_is_accepted_or_rejected_cleanly(name, lines, tmp_path):
-    from siting.geo import read_points
+    from siting.geo.points import read_points
 
     p = tmp_path / "demand.csv"
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -11,7 +11,7 @@ import pytest
 
 from siting.bench.generate import capa_text, write_capa
 from siting.bench.orlib import cap_has_capacity_word, read_cap
-from siting.errors import DataError
+from siting.core.errors import DataError
 
 
 def test_capa_text_is_deterministic_per_seed() -> None:

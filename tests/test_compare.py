@@ -9,7 +9,7 @@ import pytest
 from outputs_fake_run import fake_run, load_districts
 
 from siting.cli import main
-from siting.errors import DataError
+from siting.core.errors import DataError
 from siting.outputs import write_run
 from siting.outputs.compare import compare_table, load_runs, site_differences, write_compare
 

@@ -8,16 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siting.crs import (
-    bd09_to_gcj02,
-    bd09_to_wgs84,
-    gcj02_to_bd09,
-    gcj02_to_wgs84,
-    out_of_china,
-    wgs84_to_bd09,
-    wgs84_to_gcj02,
-)
-from siting.distance import haversine_km
+from siting.geo.crs import bd09_to_gcj02, bd09_to_wgs84, gcj02_to_bd09, gcj02_to_wgs84, out_of_china, wgs84_to_bd09, wgs84_to_gcj02
+from siting.geo.distance import haversine_km
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "geo"
 

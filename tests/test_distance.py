@@ -8,15 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siting.distance import (
-    EARTH_RADIUS_KM,
-    ODMatrix,
-    distance_matrix_km,
-    haversine_km,
-    pairs_within,
-    read_od_matrix,
-)
-from siting.errors import DataError, InputError
+from siting.geo.distance import EARTH_RADIUS_KM, distance_matrix_km, haversine_km, pairs_within
+from siting.geo.od import ODMatrix, read_od_matrix
+from siting.core.errors import DataError, InputError
 
 
 def test_hand_computed_distances():

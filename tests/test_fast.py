@@ -1,8 +1,8 @@
 """The fast formulations give the same optimum as the plain models, on seeded random instances.
 
 The "plain" p-median (y binary, x continuous, sum_j x_ij = 1, x_ij <= y_j, sum y = p) and CFLP references are
-built here directly as highspy matrices, sharing no code with ``siting.formulations.fast``; tiny instances
-are also checked by enumeration. Every solution is checked by ``siting.verify.verify`` and its objective
+built here directly as highspy matrices, sharing no code with ``siting.algorithms.pmedian``; tiny instances
+are also checked by enumeration. Every solution is checked by ``siting.single.verify.verify`` and its objective
 recomputed with numpy.
 """
 
@@ -15,18 +15,15 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siting.errors import InfeasibleError
-from siting.formulations.fast import (
-    build_compact,
-    distance_levels,
-    pmedian_heuristic,
-    pmedian_lagrangian,
-    solve_cflp,
-    solve_pmedian,
-    solve_uflp,
-)
-from siting.problem import Problem
-from siting.verify import verify
+from siting.core.errors import InfeasibleError
+from siting.model.radius import build_compact
+from siting.model.levels import distance_levels
+from siting.algorithms.heuristics import pmedian_heuristic
+from siting.algorithms.lagrangian import pmedian_lagrangian
+from siting.algorithms.warehouse import solve_cflp, solve_uflp
+from siting.algorithms.pmedian import solve_pmedian
+from siting.core.problem import Problem
+from siting.single.verify import verify
 
 pytestmark = pytest.mark.solver
 
@@ -326,8 +323,8 @@ def test_infeasible_inputs_are_reported() -> None:
 def test_no_free_choice_is_proven_optimal_and_the_certificate_is_consistent():
     # required + forbidden leave nothing to choose (p = 1): the compiled model has no column, HiGHS says
     # "model empty" without a primal solution. The answer must still be proven, not optimal-but-feasible.
-    from siting.results import SolutionStatus, TerminationCondition
-    from siting.solve import SolverOptions
+    from siting.core.results import SolutionStatus, TerminationCondition
+    from siting.core.options import SolverOptions
 
     d = np.array([[51.9, 73.8], [75.0, 51.4], [77.2, 81.0], [86.1, 67.2]])
     prob = _problem(d, np.array([17.0, 12.0, 3.0, 8.0]), required=np.array([True, False]),

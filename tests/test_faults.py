@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siting import _memory
+from siting.provenance import memory as _memory
 from siting.cli import main
-from siting.errors import InputError, Interrupted
-from siting.problem import Problem
-from siting.results import SolutionStatus, TerminationCondition
+from siting.core.errors import InputError, Interrupted
+from siting.core.problem import Problem
+from siting.core.results import SolutionStatus, TerminationCondition
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -121,8 +121,8 @@ def test_time_limit_without_incumbent_says_so_and_writes_nothing(tmp_path, capfd
 def test_time_limit_with_incumbent_is_written_marked_feasible(tmp_path, monkeypatch, capfd):
     """Fault injection: HiGHS really stops at its first incumbent (``mip_max_improving_sols = 1``, a real
     solution with a real bound), and the stop is reported as the time limit, as a slow machine would."""
-    import siting.locate as locate_mod
-    from siting.audit import audit
+    import siting.pipeline.locate as locate_mod
+    from siting.provenance.audit import audit
 
     real = locate_mod.solve_pyomo
 
@@ -161,7 +161,7 @@ def test_time_limit_with_incumbent_is_written_marked_feasible(tmp_path, monkeypa
 
 
 def test_existing_output_refused_before_reading_anything(tmp_path, monkeypatch, capfd):
-    import siting.locate as locate_mod
+    import siting.pipeline.locate as locate_mod
 
     monkeypatch.setattr(locate_mod, "solve_pyomo", lambda *a, **k: pytest.fail("solved"))
     out = tmp_path / "mine"
@@ -208,7 +208,7 @@ def test_overwrite_replaces_an_earlier_run(tmp_path, capfd):
 
 def test_memory_estimate_formula_and_refusal():
     b = _memory.estimate_model_bytes(150_100, 151_501, 450_100)
-    assert 0.9e9 < b < 1.1e9  # measured 957 MB over baseline for this p-median (see siting._memory)
+    assert 0.9e9 < b < 1.1e9  # measured 957 MB over baseline for this p-median (see siting.provenance.memory)
     assert _memory.estimate_model_bytes(0, 0, 0) == _memory.BYTES_BASE
     with pytest.raises(ValueError):
         _memory.estimate_model_bytes(-1, 0, 0)
@@ -229,8 +229,8 @@ def test_memory_estimate_formula_and_refusal():
 def test_model_size_bounds_the_built_model(model, params):
     import pyomo.environ as pyo
 
-    from siting.formulations import MODELS
-    from siting.locate import model_params
+    from siting.model import MODELS
+    from siting.pipeline.locate import model_params
 
     rng = np.random.default_rng(5)
     n, m = 40, 12
@@ -260,11 +260,12 @@ def test_memory_refusal_in_the_cli_writes_nothing(tmp_path, capfd):
 
 
 def test_network_size_bounds_the_built_multitier_model():
-    pytest.importorskip("siting.run")
+    import siting.pipeline.run  # noqa: F401
     import pyomo.environ as pyo
 
-    from siting.formulations.multitier import build_multitier
-    from siting.scenario import build_problem, load_scenario
+    from siting.model.multitier import build_multitier
+    from siting.scenario.build import build_problem
+    from siting.scenario.load import load_scenario
 
     problem = build_problem(load_scenario(Path(__file__).resolve().parents[1] / "models" / "example.toml"))
     model = build_multitier(problem).model
@@ -278,7 +279,7 @@ def test_network_size_bounds_the_built_multitier_model():
 
 @pytest.mark.solver
 def test_memory_refusal_of_a_scenario_run(tmp_path, capfd):
-    pytest.importorskip("siting.run")
+    import siting.pipeline.run  # noqa: F401
     example = Path(__file__).resolve().parents[1] / "models" / "example.toml"
     out = tmp_path / "run"
     rc = main(["run", str(example), "--out", str(out), "--quiet", "--max-memory-mb", "10"])

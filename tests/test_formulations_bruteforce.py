@@ -2,7 +2,7 @@
 
 The reference optimum comes from enumerating every set of open sites (and, for single-source CFLP, every
 assignment; for split CFLP a transportation LP per site set with scipy's ``linprog``). It shares no code
-with the formulations. Every solution is also checked by :func:`siting.verify.verify`.
+with the formulations. Every solution is also checked by :func:`siting.single.verify.verify`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from siting.errors import InfeasibleError
-from siting.locate import locate
-from siting.problem import Problem
-from siting.results import SolutionStatus
-from siting.solve import SolverOptions
-from siting.verify import verify
+from siting.core.errors import InfeasibleError
+from siting.pipeline.locate import locate
+from siting.core.problem import Problem
+from siting.core.results import SolutionStatus
+from siting.core.options import SolverOptions
+from siting.single.verify import verify
 
 pytestmark = pytest.mark.solver
 
@@ -207,9 +207,9 @@ MODELS = ["p-median", "p-center", "lscp", "lscp-b", "mclp", "attendance", "uflp"
 @pytest.mark.parametrize("formulation", ["radius", "assignment"])
 def test_monolithic_p_center_formulations(formulation):
     """``locate`` solves p-center by bisection; the one-model formulations must agree with enumeration."""
-    from siting.formulations import MODELS as SPECS
-    from siting.formulations import build_p_center
-    from siting.solve import solve_pyomo
+    from siting.model import MODELS as SPECS
+    from siting.model import build_p_center
+    from siting.solvers.pyomo import solve_pyomo
 
     checked = 0
     for seed in range(N_INSTANCES):
@@ -222,7 +222,7 @@ def test_monolithic_p_center_formulations(formulation):
         assert info.status is SolutionStatus.OPTIMAL
         assert math.isclose(info.objective, expected, rel_tol=1e-6, abs_tol=1e-6), (seed, info.objective, expected)
         open_, alloc = SPECS["p-center"].extract(problem, model)
-        from siting.results import Result
+        from siting.core.results import Result
 
         verdict = verify(problem, Result("p-center", info, open_, alloc, dict(params)))
         assert verdict.ok, verdict.problems

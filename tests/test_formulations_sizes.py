@@ -6,19 +6,9 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from siting.errors import ScenarioError
-from siting.formulations import (
-    MODELS,
-    Decay,
-    build_cflp,
-    build_lscp,
-    build_mclp,
-    build_p_center,
-    build_p_center_decision,
-    build_p_median,
-    get_model,
-)
-from siting.problem import Problem
+from siting.core.errors import ScenarioError
+from siting.model import MODELS, Decay, build_cflp, build_lscp, build_mclp, build_p_center, build_p_center_decision, build_p_median, get_model
+from siting.core.problem import Problem
 
 
 def _counts(model):

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from _sweep_fake import calls, fake_coverage_run
-from siting.errors import ScenarioError
-from siting.frontier import _violations, budget_grid, run_frontier
+from siting.core.errors import ScenarioError
+from siting.sweep.frontier import frontier_violations, budget_grid, run_frontier
 
 
 def test_budget_grid():
@@ -43,9 +43,9 @@ def test_frontier_is_monotone_and_written(tmp_path: Path):
 
 def test_violations_flag_a_drop_between_optimal_points():
     table = pd.DataFrame({"budget_cny": [0.0, 1.0, 2.0], "status": ["optimal"] * 3, "covered": [1.0, 3.0, 2.0]})
-    assert _violations(table) == ((1.0, 2.0),)
+    assert frontier_violations(table) == ((1.0, 2.0),)
     table.loc[2, "status"] = "feasible"  # not proven optimal: no claim
-    assert _violations(table) == ()
+    assert frontier_violations(table) == ()
 
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "models" / "example.toml"
@@ -57,8 +57,8 @@ def test_frontier_of_the_example_reaches_full_coverage_at_the_min_cost(tmp_path:
     demand (the cost-mode optimum C*) covers everything."""
     if not EXAMPLE.exists():
         pytest.skip("models/example.toml is not there")
-    from siting.run import run_scenario
-    from siting.solve import SolverOptions
+    from siting.pipeline.run import run_scenario
+    from siting.core.options import SolverOptions
 
     exact = {"mip_rel_gap": 1e-9, "time_limit_s": 60.0}
     best = run_scenario(EXAMPLE, out_dir=tmp_path / "cost", options=SolverOptions(threads=1, **exact))

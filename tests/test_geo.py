@@ -12,20 +12,25 @@ import pandas as pd
 import pytest
 import shapely
 
-from siting._geo_derive import derive_townships, largest_remainder
-from siting.crs import wgs84_to_bd09, wgs84_to_gcj02
-from siting.distance import haversine_km
-from siting.errors import DataError, ScenarioError
-from siting.geo import (
-    default_data_dir,
-    load_development_zones,
-    load_districts,
-    load_logistics_points,
-    load_townships,
-    load_units,
-    read_points,
-    validate_points,
-)
+from siting.geo.crs import wgs84_to_bd09, wgs84_to_gcj02
+from siting.geo.distance import haversine_km
+from siting.core.errors import DataError, ScenarioError
+from siting.geo.chongqing import default_data_dir, load_development_zones, load_districts, load_logistics_points, load_townships, load_units
+from siting.geo.points import read_points, validate_points
+
+def _load_script(name: str):
+    """The build-time scripts live in ``scripts/`` (not in the package); load one by path."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_derive = _load_script("derive_geo")
+derive_townships, largest_remainder = _derive.derive_townships, _derive.largest_remainder
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "geo"
 TOTAL = 32_054_159

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from shapely.geometry import Point, Polygon
 
-from siting.errors import DataError, InfeasibleError, ScenarioError, SolverError
-from siting.formulations import MODELS
-from siting.locate import locate, result_tables
-from siting.problem import Problem
-from siting.results import SolutionStatus, TerminationCondition
-from siting.solve import SolverOptions
-from siting.verify import verify
+from siting.geo.adapt import problem_from_geodataframes
+from siting.core.errors import DataError, InfeasibleError, ScenarioError, SolverError
+from siting.model import MODELS
+from siting.pipeline.locate import locate, result_tables
+from siting.core.problem import Problem
+from siting.core.results import SolutionStatus, TerminationCondition
+from siting.core.options import SolverOptions
+from siting.single.verify import verify
 
 
 def _grid(n=10, m=6, seed=0, **kw):
@@ -85,7 +86,7 @@ def test_p_center_bisection_is_exact_and_honest_under_a_time_limit():
 
 @pytest.mark.solver
 def test_thread_count_can_change_between_solves():
-    # HiGHS has one thread scheduler per process; siting.solve resets it when `threads` is given
+    # HiGHS has one thread scheduler per process; siting.solvers.pyomo resets it when `threads` is given
     problem = _grid(seed=8)
     for threads in (None, 1, None, 2, 1):
         r = locate(problem, "p-median", p=2, options=SolverOptions(threads=threads))
@@ -111,7 +112,7 @@ def test_a_wrong_readback_is_refused(monkeypatch):
 @pytest.mark.solver
 def test_a_wrong_fast_p_median_answer_is_refused(monkeypatch):
     # plain p-median goes through the fast radius formulation; its answer is verified the same way
-    import siting.formulations.fast as fast
+    import siting.algorithms.pmedian as fast
 
     problem = _grid()
     good = locate(problem, "p-median", p=2)
@@ -166,14 +167,14 @@ def _gdfs(crs="EPSG:4326"):
 
 def test_geo_adapter_checks_once_and_converts():
     demand, cand = _gdfs(crs="EPSG:32648")  # projected input is converted to WGS84
-    problem = Problem.from_geodataframe(
+    problem = problem_from_geodataframes(
         demand, cand, demand_id="code", candidate_id="code", weight="pop", fixed_cost="cost", capacity="cap",
         required="existing", circuity=1.3, max_distance_km=40,
     )
     assert problem.n_demand == 9 and list(problem.candidate_ids) == ["A", "B", "C", "D"]
     assert problem.capacity[1] == np.inf and problem.required.tolist() == [True, False, False, False]
     assert problem.distance_km.max() <= 40 and problem.n_pairs < 9 * 4  # the cutoff dropped pairs
-    from siting.distance import haversine_km
+    from siting.geo.distance import haversine_km
 
     d4326, c4326 = _gdfs()
     k = 0
@@ -191,7 +192,7 @@ def test_geo_adapter_reports_every_problem():
     cand = cand.copy()
     cand.loc[1, "existing"] = "perhaps"
     with pytest.raises(DataError) as e:
-        Problem.from_geodataframe(demand, cand, demand_id="code", candidate_id="code", weight="pop",
+        problem_from_geodataframes(demand, cand, demand_id="code", candidate_id="code", weight="pop",
                                   required="existing", fixed_cost="nope")
     lines = e.value.lines()
     assert any("row 3, column 'pop'" in s for s in lines)
@@ -201,17 +202,17 @@ def test_geo_adapter_reports_every_problem():
     assert any("column 'nope'" in s for s in lines)
     no_crs = demand.set_crs(None, allow_override=True)
     with pytest.raises(DataError, match="coordinate reference system"):
-        Problem.from_geodataframe(no_crs, cand)
+        problem_from_geodataframes(no_crs, cand)
     poly = cand.copy()
     poly.loc[0, "geometry"] = Polygon([(106, 29), (106.1, 29), (106.1, 29.1)])
     with pytest.raises(DataError, match="must be a Point"):
-        Problem.from_geodataframe(demand, poly)
+        problem_from_geodataframes(demand, poly)
 
 
 @pytest.mark.solver
 def test_result_tables_follow_the_outputs_contract():
     demand, cand = _gdfs()
-    problem = Problem.from_geodataframe(demand, cand, demand_id="code", candidate_id="code", weight="pop",
+    problem = problem_from_geodataframes(demand, cand, demand_id="code", candidate_id="code", weight="pop",
                                         fixed_cost="cost", capacity="cap")
     result = locate(problem, "cflp", cost_per_unit_km=2.0)
     verdict = verify(problem, result)

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siting.locate import locate
-from siting.problem import Problem
-from siting.solve import SolverOptions
-from siting.verify import verify
+from siting.pipeline.locate import locate
+from siting.core.problem import Problem
+from siting.core.options import SolverOptions
+from siting.single.verify import verify
 
 DATA = Path(__file__).resolve().parent / "data" / "locate"
 

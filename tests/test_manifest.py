@@ -13,17 +13,9 @@ import numpy as np
 import pytest
 
 from siting.cli import main
-from siting.errors import InputError
-from siting.manifest import (
-    MANIFEST_VERSION,
-    build_manifest,
-    certificate,
-    file_sha256,
-    manifest_to_json,
-    package_versions,
-    read_manifest,
-)
-from siting.results import SolutionStatus, SolveInfo, TerminationCondition
+from siting.core.errors import InputError
+from siting.provenance.manifest import MANIFEST_VERSION, build_manifest, certificate, file_sha256, manifest_to_json, package_versions, read_manifest
+from siting.core.results import SolutionStatus, SolveInfo, TerminationCondition
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -126,7 +118,7 @@ def test_write_run_puts_the_manifest_in_the_atomic_directory(tmp_path, monkeypat
     import geopandas as gpd
     from shapely.geometry import LineString, Point
 
-    import siting.manifest as manifest_mod
+    import siting.provenance.manifest as manifest_mod
     from siting.outputs import write_run
 
     fac = gpd.GeoDataFrame({"facility_id": ["s"], "name": ["s"], "tier": ["facility"], "tier_level": [0],
@@ -159,7 +151,7 @@ def test_write_run_puts_the_manifest_in_the_atomic_directory(tmp_path, monkeypat
 
 @pytest.mark.solver
 def test_scenario_run_manifest(tmp_path):
-    pytest.importorskip("siting.run")
+    import siting.pipeline.run  # noqa: F401
     example = Path(__file__).resolve().parents[1] / "models" / "example.toml"
     out = tmp_path / "ex"
     assert main(["run", str(example), "--out", str(out), "--quiet", "--set", "tiers.point.radius_km=9"]) == 0

@@ -13,10 +13,11 @@ import pyomo.environ as pyo
 import pytest
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from siting.formulations._highs import compile_model, extend_compiled, run_highs
-from siting.formulations._matrix import extend_objective, linear_expression, linear_objective, matrix_rows
-from siting.formulations.fast import build_compact, dense_costs, distance_levels, raise_radius
-from siting.problem import Problem
+from siting.solvers.highs import compile_model, extend_compiled, run_highs
+from siting.model.matrix import extend_objective, linear_expression, linear_objective, matrix_rows
+from siting.model.radius import build_compact, raise_radius
+from siting.model.levels import dense_costs, distance_levels
+from siting.core.problem import Problem
 
 
 def _random_rows(rng, n_rows, n_cols, x0, density=0.3):
@@ -230,7 +231,7 @@ def test_a_grown_model_has_the_same_lp_optimum():
 
 
 def test_column_info_matches_pyomo_bounds_and_integrality():
-    from siting.formulations._highs import _col_info
+    from siting.solvers.highs import column_info
 
     m = pyo.ConcreteModel()
     m.y = pyo.Var(range(3), domain=pyo.Binary)
@@ -242,7 +243,7 @@ def test_column_info_matches_pyomo_bounds_and_integrality():
     m.y[1].setlb(1)
     cols = list(m.component_data_objects(pyo.Var))
     big = 1e30
-    lo, up, integer = _col_info(cols, big)
+    lo, up, integer = column_info(cols, big)
     for v, a, b, c in zip(cols, lo, up, integer):
         bl, bu = v.bounds
         assert a == (-big if bl is None else bl) and b == (big if bu is None else bu), v.name

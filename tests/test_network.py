@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from siting.errors import DataError, InfeasibleError
-from siting.network import CountRule, Links, NetworkProblem, Tier
-from siting.run import solve_network
-from siting.solve import SolverOptions
-from siting.verify_network import verify_network
+from siting.core.errors import DataError, InfeasibleError
+from siting.core.network import CountRule, Links, NetworkProblem, Tier
+from siting.pipeline.run import solve_network
+from siting.core.options import SolverOptions
+from siting.network.verify import verify_network
 
 OPTS = SolverOptions(mip_rel_gap=1e-9, threads=1)
 
@@ -324,7 +324,7 @@ def test_precheck_capacity_below_demand():
 
 
 def test_polish_never_worsens_and_keeps_the_rules():
-    from siting._network_polish import polish_open_sets, tree_cost
+    from siting.network.polish import polish_open_sets, tree_cost
 
     p = random_network(3, counts=[CountRule(1, "==", 1, by="g", groups=("G0", "G1")), CountRule(2, ">=", 2)])
     best = brute_force_uncapacitated(p)

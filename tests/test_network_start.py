@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siting._network_polish import _coloc_ok, _rules_ok, tree_cost
-from siting._network_start import network_warm_start, round_open_sets
-from siting.formulations._highs import compile_model
-from siting.formulations.multitier import build_multitier
-from siting.scenario import build_problem, load_scenario
-from siting.solve import SolverOptions
+from siting.network.polish import colocation_ok, rules_ok, tree_cost
+from siting.network.start import network_warm_start, round_open_sets
+from siting.solvers.highs import compile_model
+from siting.model.multitier import build_multitier
+from siting.scenario.build import build_problem
+from siting.scenario.load import load_scenario
+from siting.core.options import SolverOptions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,8 +42,8 @@ def test_rounding_any_scores_keeps_the_rules(express):
         score = [rng.random(t.size) for t in express.tiers]
         opened = round_open_sets(express, score)
         assert opened is not None
-        assert all(_rules_ok(express, t, opened[t]) for t in range(express.n_tiers))
-        assert _coloc_ok(express, opened)
+        assert all(rules_ok(express, t, opened[t]) for t in range(express.n_tiers))
+        assert colocation_ok(express, opened)
         assert np.isfinite(tree_cost(express, opened))  # every demand served, every facility has a parent
 
 
@@ -73,11 +74,11 @@ def test_nearly_integral_lp_starts_cold(express):
 def test_escalation_restarts_from_a_start_when_the_first_attempt_times_out(monkeypatch):
     from dataclasses import replace
 
-    import siting.formulations._highs as highs_mod
-    import siting.run as run_mod
+    import siting.solvers.highs as highs_mod
+    import siting.pipeline.run as run_mod
 
-    from siting.results import TerminationCondition
-    from siting.verify_network import verify_network
+    from siting.core.results import TerminationCondition
+    from siting.network.verify import verify_network
 
     problem = build_problem(load_scenario(REPO / "models" / "example.toml"))
     calls = []

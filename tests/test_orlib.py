@@ -12,17 +12,9 @@ import numpy as np
 import pytest
 
 from siting.bench.generate import pmed_text
-from siting.bench.orlib import (
-    discover,
-    floyd_warshall,
-    load_optima,
-    pmed_cost_matrix,
-    read_cap,
-    read_optima,
-    read_optima_csv,
-    read_pmed,
-)
-from siting.errors import DataError, ScenarioError
+from siting.bench.runner import discover
+from siting.bench.orlib import floyd_warshall, load_optima, pmed_cost_matrix, read_cap, read_optima, read_optima_csv, read_pmed
+from siting.core.errors import DataError, ScenarioError
 
 SHARED = Path(os.environ.get("SITING_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 ORLIB = SHARED / "benchmarks" / "orlib"
@@ -190,7 +182,7 @@ def test_capacity_word_file_expands(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------ published optima
 def _check(prob, res, known) -> None:
-    from siting.verify import verify
+    from siting.single.verify import verify
 
     assert res.info.proven_optimal, res.info.describe()
     assert res.objective == pytest.approx(known, rel=1e-9, abs=1e-6)
@@ -204,7 +196,7 @@ def _check(prob, res, known) -> None:
 @pytest.mark.solver
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
 def test_pmed_published_optima(k: int) -> None:
-    from siting.formulations.fast import solve_pmedian
+    from siting.algorithms.pmedian import solve_pmedian
 
     opt = load_optima(ORLIB)
     prob = read_pmed(ORLIB / "pmed" / f"pmed{k}.txt")
@@ -217,7 +209,7 @@ def test_pmed_published_optima(k: int) -> None:
 @pytest.mark.solver
 @pytest.mark.parametrize("name", ["cap41", "cap42", "cap43", "cap44", "cap71"])
 def test_cap_published_optima(name: str) -> None:
-    from siting.formulations.fast import solve_cflp, solve_uflp
+    from siting.algorithms.warehouse import solve_cflp, solve_uflp
 
     opt = load_optima(ORLIB)
     prob = read_cap(ORLIB / "cap" / f"{name}.txt")

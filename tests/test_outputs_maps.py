@@ -8,7 +8,7 @@ import pytest
 from outputs_fake_run import fake_run
 
 from siting.outputs import write_run
-from siting.outputs._assets import LEAFLET_VERSION, check_offline, external_references, leaflet_css, leaflet_js
+from siting.outputs.assets import LEAFLET_VERSION, check_offline, external_references, leaflet_css, leaflet_js
 from siting.outputs.maps import make_map, render_html
 
 # anything that would make a browser fetch a script, a stylesheet, a font or an image from elsewhere

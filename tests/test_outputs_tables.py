@@ -15,7 +15,7 @@ import pytest
 from outputs_fake_run import fake_run
 from shapely.geometry import Point
 
-from siting.errors import OutputError
+from siting.core.errors import OutputError
 from siting.outputs import FrameContractError, prepare_out_dir, write_run
 from siting.outputs import tables as tables_mod
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from siting.errors import InfeasibleError, ScenarioError
-from siting.formulations import get_model
-from siting.locate import locate, model_params
-from siting.precheck import check_params, precheck
-from siting.problem import Problem
+from siting.core.errors import InfeasibleError, ScenarioError
+from siting.model import get_model
+from siting.pipeline.locate import locate, model_params
+from siting.single.precheck import check_params, precheck
+from siting.core.problem import Problem
 
 
 def _problem(**kw):

@@ -1,12 +1,13 @@
 """Property-based tests (hypothesis): random small instances of every single-level model agree with
 brute-force enumeration and pass the verifier; random edits of valid input files are either accepted or
-rejected with a clean :class:`~siting.errors.InputError`, never another exception.
+rejected with a clean :class:`~siting.core.errors.InputError`, never another exception.
 
 Budgets: ``max_examples`` is small and ``deadline=None``; the whole file runs in well under a minute.
 """
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 
@@ -17,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from siting.errors import InfeasibleError, InputError
-from siting.locate import locate
-from siting.problem import Problem
-from siting.results import SolutionStatus
-from siting.solve import SolverOptions
-from siting.verify import verify
+from siting.core.errors import InfeasibleError, InputError
+from siting.pipeline.locate import locate
+from siting.core.problem import Problem
+from siting.core.results import SolutionStatus
+from siting.core.options import SolverOptions
+from siting.single.verify import verify
 
 OPTIONS = SolverOptions(mip_rel_gap=1e-9, threads=1)
 FAST = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
@@ -232,7 +233,7 @@ def edited_csv(draw):
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(case=edited_csv())
 def test_edited_points_file_is_accepted_or_rejected_cleanly(case, tmp_path_factory):
-    from siting.geo import read_points
+    from siting.geo.points import read_points
 
     text, encoding = case
     path = tmp_path_factory.mktemp("edit") / "points.csv"
@@ -272,7 +273,7 @@ def edited_od(draw):
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(text=edited_od())
 def test_edited_od_matrix_is_accepted_or_rejected_cleanly(text, tmp_path_factory):
-    from siting.distance import read_od_matrix
+    from siting.geo.od import read_od_matrix
 
     path = tmp_path_factory.mktemp("od") / "od.csv"
     path.write_text(text, encoding="utf-8")
@@ -334,7 +335,7 @@ def edited_scenario(draw):
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=edited_scenario())
 def test_edited_scenario_is_accepted_or_rejected_cleanly(raw):
-    scenario = pytest.importorskip("siting.scenario")
+    scenario = importlib.import_module("siting.scenario")
     try:
         scen = scenario.parse_scenario(raw, path=EXAMPLE, base_dir=EXAMPLE.parent)
         problem = scenario.build_problem(scen)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from siting.cli import main
-from siting.errors import InfeasibleError, ScenarioError
-from siting.run import run_scenario
-from siting.solve import SolverOptions
+from siting.core.errors import InfeasibleError, ScenarioError
+from siting.pipeline.run import run_scenario
+from siting.core.options import SolverOptions
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siting.errors import InfeasibleError, ScenarioError
-from siting.scenario import apply_overrides, build_problem, load_scenario, parse_value, scenario_comments
+from siting.core.errors import InfeasibleError, ScenarioError
+from siting.scenario.load import apply_overrides, load_scenario, parse_value, scenario_comments, with_overrides
+from siting.scenario.build import build_problem
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
@@ -135,7 +136,7 @@ def test_unknown_ids_with_suggestions():
 
 
 def test_precheck_reports_unservable_demand_all_at_once():
-    from siting.run import run_scenario
+    from siting.pipeline.run import run_scenario
 
     with pytest.raises(InfeasibleError) as exc:
         run_scenario(EXAMPLE, overrides={"tiers.depot.radius_km": 0.5}, write=False)
@@ -155,7 +156,7 @@ def test_overrides_and_values():
     assert raw == {"tiers": {"a": {"radius_km": 5}}}  # unchanged
     scen = load_scenario(EXAMPLE, overrides={"tiers.point.radius_km": 12})
     assert scen.tiers[-1].radius_km == 12.0
-    assert scen.with_overrides({"tiers.point.radius_km": 9}).tiers[-1].radius_km == 9.0
+    assert with_overrides(scen, {"tiers.point.radius_km": 9}).tiers[-1].radius_km == 9.0
     with pytest.raises(ScenarioError) as exc:
         load_scenario(EXAMPLE, overrides={"tiers.point.radius_kn": 3})
     assert _lines(exc) == [f"{EXAMPLE}, tiers.point.radius_kn: unknown key; did you mean 'radius_km'?"]
@@ -215,8 +216,8 @@ def test_chongqing_express_problem_structure():
 def test_od_matrix_with_travel_times(tmp_path):
     import pandas as pd
 
-    from siting.distance import haversine_km
-    from siting.run import run_scenario
+    from siting.geo.distance import haversine_km
+    from siting.pipeline.run import run_scenario
 
     v = pd.read_csv(DATA / "villages.csv", dtype={"id": str})
     d = pd.read_csv(DATA / "depots.csv", dtype={"id": str})
@@ -240,8 +241,8 @@ def test_od_matrix_with_travel_times(tmp_path):
 
 def test_solver_gap_must_be_a_fraction(tmp_path):
     """`mip_rel_gap = 2.0` (a percentage typed as a number) is refused with the key, not passed to HiGHS."""
-    from siting.errors import ScenarioError
-    from siting.scenario import load_scenario
+    from siting.core.errors import ScenarioError
+    from siting.scenario.load import load_scenario
 
     src = (REPO / "models" / "example.toml").read_text(encoding="utf-8")
     assert "mip_rel_gap = 1e-6" in src

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 from _sweep_fake import RADIUS, calls, fake_run
-from siting._sweep_grid import grid_from_table, merge_grids, run_id, scenario_fingerprint
-from siting._sweep_plot import pareto_front
-from siting.errors import OutputError, ScenarioError
-from siting.solve import SolverOptions
-from siting.sweep import MARKER, SweepGrid, parse_set, parse_values, plan_runs, run_sweep, sweep_grid
+from siting.sweep.grid import grid_from_table, merge_grids, run_id, scenario_fingerprint
+from siting.sweep.plot import pareto_front
+from siting.core.errors import OutputError, ScenarioError
+from siting.core.options import SolverOptions
+from siting.sweep.runner import MARKER, plan_runs, run_sweep, sweep_grid
+from siting.sweep.grid import SweepGrid, parse_set, parse_values
 
 SCENARIO = """\
 # a scenario file for the sweep machinery (content only matters for the hash)
@@ -128,7 +129,7 @@ def test_plan_is_deterministic_and_ignores_comments(scenario: Path, tmp_path: Pa
 
 def _strict(path, overrides):
     """A resolver that rejects negative radii and unknown keys, like the scenario loader."""
-    from siting.errors import DefectCollector
+    from siting.core.errors import DefectCollector
 
     found = DefectCollector(path)
     for key, value in overrides.items():

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from siting.cli import main
-from siting.scenario import load_scenario
-from siting.sweep import MARKER, run_sweep, sweep_grid
+from siting.scenario.load import load_scenario
+from siting.sweep.runner import MARKER, run_sweep, sweep_grid
 
 pytestmark = pytest.mark.solver
 

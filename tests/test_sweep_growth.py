@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siting.errors import ScenarioError
-from siting.scenario import build_problem, load_scenario
+from siting.core.errors import ScenarioError
+from siting.scenario.build import build_problem
+from siting.scenario.load import load_scenario
 
 SCENARIO = """\
 [scenario]
@@ -73,7 +74,7 @@ def test_growth_needs_a_base_year_and_the_year_needs_growth(tmp_path: Path):
 
 def test_run_ids_follow_the_data_files_and_the_year(tmp_path: Path):
     """The default resolver validates each run and hashes the data files it reads into the run id."""
-    from siting.sweep import plan_runs, sweep_grid
+    from siting.sweep.runner import plan_runs, sweep_grid
 
     path = _write(tmp_path)
     grid = sweep_grid(path, ["scenario.year=2024,2027"])

@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from siting.locate import locate
-from siting.problem import Problem
-from siting.results import Result, SolutionStatus, SolveInfo, TerminationCondition
-from siting.verify import Verdict, verify
+from siting.pipeline.locate import locate
+from siting.core.problem import Problem
+from siting.core.results import Result, SolutionStatus, SolveInfo, TerminationCondition
+from siting.single.verify import Verdict, verify
 
 
 def _problem(**kw):

@@ -13,9 +13,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_network import OPTS, random_network  # noqa: E402
 
-from siting.network import CountRule, Gateway, NetworkProblem, Tier  # noqa: E402
-from siting.run import solve_network  # noqa: E402
-from siting.verify_network import verify_network  # noqa: E402
+from siting.core.network import CountRule, Gateway, NetworkProblem, Tier  # noqa: E402
+from siting.pipeline.run import solve_network  # noqa: E402
+from siting.network.verify import verify_network  # noqa: E402
 
 
 def _with(obj, **changes):
@@ -149,8 +149,8 @@ def test_rejects_colocation_when_off():
 
 
 def test_no_solution_is_not_ok():
-    from siting.network import NetworkResult
-    from siting.results import SolutionStatus, SolveInfo, TerminationCondition
+    from siting.core.network import NetworkResult
+    from siting.core.results import SolutionStatus, SolveInfo, TerminationCondition
 
     p = random_network(1)
     info = SolveInfo(TerminationCondition.TIME_LIMIT, SolutionStatus.NO_SOLUTION)

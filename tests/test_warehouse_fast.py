@@ -1,4 +1,4 @@
-"""``siting.formulations._warehouse``: the fast exact CFLP / UFLP paths give the optimum of the plain strong
+"""``siting.algorithms.warehouse``: the fast exact CFLP / UFLP paths give the optimum of the plain strong
 model (built here directly in highspy, sharing no code with the module), and tiny ones that of enumeration;
 the Lagrangian bound and its fixing deltas are valid lower bounds; results are consistent certificates."""
 
@@ -13,16 +13,13 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from siting.errors import InfeasibleError
-from siting.formulations._warehouse import (
-    solve_cflp_fast,
-    solve_uflp_fast,
-    uflp_heuristic,
-    warehouse_lagrangian,
-)
-from siting.problem import Problem
-from siting.results import SolutionStatus, TerminationCondition
-from siting.solve import SolverOptions
+from siting.core.errors import InfeasibleError
+from siting.algorithms.warehouse import solve_cflp_fast, solve_uflp_fast
+from siting.algorithms.warehouse_heuristic import uflp_heuristic
+from siting.algorithms.warehouse_bound import warehouse_lagrangian
+from siting.core.problem import Problem
+from siting.core.results import SolutionStatus, TerminationCondition
+from siting.core.options import SolverOptions
 
 pytestmark = pytest.mark.solver
 OPTS = SolverOptions(threads=1, mip_rel_gap=1e-9)

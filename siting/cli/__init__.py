@@ -19,10 +19,10 @@ import sys
 
 import click
 
-from .. import __version__
-from ..errors import InputError, Interrupted, OutputError, SitingError, SolverError
-from ._common import console_err
-from ._interrupt import guard
+from siting import __version__
+from siting.core.errors import InputError, Interrupted, OutputError, SitingError, SolverError
+from siting.cli.common import console_err
+from siting.cli.interrupt import guard
 
 __all__ = ["cli", "main"]
 
@@ -39,13 +39,13 @@ def cli() -> None:
 
 
 # --- sub-commands (one module each) -----------------------------------------------------------
-from .bench import bench  # noqa: E402
-from .compare import compare  # noqa: E402
-from .data import data  # noqa: E402
-from .locate import locate  # noqa: E402
-from .run import run  # noqa: E402
-from .sweep import frontier, sweep  # noqa: E402
-from .verify import verify  # noqa: E402
+from siting.cli.bench import bench  # noqa: E402
+from siting.cli.compare import compare  # noqa: E402
+from siting.cli.data import data  # noqa: E402
+from siting.cli.locate import locate  # noqa: E402
+from siting.cli.run import run  # noqa: E402
+from siting.cli.sweep import frontier, sweep  # noqa: E402
+from siting.cli.verify import verify  # noqa: E402
 
 for _command in (data, locate, run, sweep, frontier, compare, verify, bench):
     cli.add_command(_command)
@@ -55,7 +55,7 @@ for _command in (data, locate, run, sweep, frontier, compare, verify, bench):
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn errors into one-line messages and exit codes."""
     try:
-        with guard():  # SIGINT/SIGTERM: no partial output, exit 130/143 (see siting.cli._interrupt)
+        with guard():  # SIGINT/SIGTERM: no partial output, exit 130/143 (see siting.cli.interrupt)
             rv = cli.main(args=argv, prog_name="siting", standalone_mode=False,
                           obj={"argv": ["siting", *(sys.argv[1:] if argv is None else argv)]})
     except click.exceptions.Abort:

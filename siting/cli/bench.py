@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ._common import stdout
+from siting.cli.common import stdout
 
 __all__ = ["bench"]
 
@@ -48,7 +48,7 @@ def orlib(directory: str, instances: str | None, as_json: bool, time_limit_s: fl
     Every solution is re-checked by the independent verifier. Exit code 1 if an objective differs from its
     published optimum (relative tolerance 1e-6) or a verification fails.
     """
-    from ..bench.orlib import discover, run_cases
+    from siting.bench.runner import discover, run_cases
 
     wanted = [w for w in instances.split(",")] if instances else None
     cases = discover(directory, wanted)
@@ -85,7 +85,7 @@ def orlib(directory: str, instances: str | None, as_json: bool, time_limit_s: fl
         total = sum(r["seconds"] for r in records)
         con.print(f"{len(records)} runs, {len(records) - len(failed)} without mismatch, {total:.1f} s in all")
     if failed:
-        from ._common import console_err
+        from siting.cli.common import console_err
 
         for r in failed:
             if r["matches"] is False:

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..errors import DataError, Defect
-from ._common import stdout
+from siting.core.errors import DataError, Defect
+from siting.cli.common import stdout
 
 __all__ = ["compare"]
 
@@ -55,8 +55,8 @@ def compare(run_dirs: tuple[Path, ...], out_dir: Path | None, overwrite: bool, b
     Each RUN_DIR is the output directory of `siting run` or `siting locate` (summary.json + solution.gpkg).
     Also writes a map of the sites opened in one run and not another.
     """
-    from ..outputs.compare import compare_table, load_runs, site_differences, write_compare  # noqa: PLC0415
-    from ..outputs.tables import prepare_out_dir  # noqa: PLC0415
+    from siting.outputs.compare import compare_table, load_runs, site_differences, write_compare  # noqa: PLC0415
+    from siting.outputs.tables import prepare_out_dir  # noqa: PLC0415
 
     if out_dir is None:
         out_dir = Path("out") / f"compare-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..geo import STRUCTURES, default_data_dir, load_districts, load_logistics_points, load_townships, load_units
-from ._common import stdout
+from siting.geo.chongqing import STRUCTURES, default_data_dir, load_districts, load_logistics_points, load_townships, load_units
+from siting.cli.common import stdout
 
 __all__ = ["data", "check_summary"]
 
@@ -17,7 +17,7 @@ __all__ = ["data", "check_summary"]
 def check_summary(*, data_dir: Path | None = None, structure: str = "2024") -> dict:
     """Load and validate every Chongqing layer; return the counts as a JSON-able dict.
 
-    Raises :class:`~siting.errors.DataError` (every problem at once) if any file is bad.
+    Raises :class:`~siting.core.errors.DataError` (every problem at once) if any file is bad.
     """
     districts = load_districts(data_dir=data_dir, structure=structure)
     units = load_units(data_dir=data_dir, structure=structure)

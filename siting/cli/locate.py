@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from ..errors import DataError, DefectCollector, ScenarioError, SolverError
-from ..formulations import MODELS
-from ._common import check_solver_flags, console_err, stdout
+from siting.core.errors import DataError, DefectCollector, ScenarioError, SolverError
+from siting.model import MODELS
+from siting.cli.common import check_solver_flags, console_err, stdout
 
 __all__ = ["locate"]
 
@@ -72,12 +72,13 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
            time_limit: float | None, gap: float | None, threads: int | None, out_dir: str | None,
            overwrite: bool, verbose: bool, max_memory_mb: float | None) -> int:
     """Place facilities on your own data with one single-level MODEL, solved exactly by HiGHS."""
-    from ..locate import locate as run_locate
-    from ..locate import model_params, problem_from_files, result_tables
-    from ..manifest import build_manifest, locate_parameters
-    from ..outputs import prepare_out_dir, write_run
-    from ..solve import SolverOptions
-    from ..verify import verify
+    from siting.pipeline.locate import locate as run_locate
+    from siting.pipeline.locate import model_params, result_tables
+    from siting.geo.adapt import problem_from_files
+    from siting.provenance.manifest import build_manifest, locate_parameters
+    from siting.outputs import prepare_out_dir, write_run
+    from siting.core.options import SolverOptions
+    from siting.single.verify import verify
 
     started = time.perf_counter()
     model = model.lower()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import DefectCollector, ScenarioError
-from ._common import check_solver_flags, console_err, stdout
+from siting.core.errors import DefectCollector, ScenarioError
+from siting.cli.common import check_solver_flags, console_err, stdout
 
 __all__ = ["run"]
 
@@ -45,8 +45,8 @@ Exit codes: 0 ok, 1 the solution failed verification, 2 bad input or infeasible,
 def run(scenario: str, out_dir: str | None, time_limit: float | None, gap: float | None, threads: int | None,
         sets: tuple[str, ...], overwrite: bool, quiet: bool, max_memory_mb: float | None) -> int:
     """Solve the multi-tier facility-location SCENARIO (a TOML file) and write its outputs."""
-    from ..run import DEFAULT_OPTIONS, run_scenario
-    from ..scenario import load_scenario, parse_value
+    from siting.pipeline.run import DEFAULT_OPTIONS, run_scenario
+    from siting.scenario.load import load_scenario, parse_value
 
     found = DefectCollector()
     overrides: dict[str, object] = {}

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from ..errors import Interrupted
-from ._common import console_err, stdout
+from siting.core.errors import Interrupted
+from siting.cli.common import console_err, stdout
 
 __all__ = ["sweep", "frontier"]
 
@@ -106,7 +106,7 @@ def sweep(scenario: Path, sets: tuple[str, ...], executor: str, scheduler: str |
     DIR/tradeoff.html chart cost against the varied values. Runs already finished in DIR are skipped, so an
     interrupted sweep resumes when run again. Exit status 1 if any run failed.
     """
-    from ..sweep import run_sweep, sweep_grid
+    from siting.sweep.runner import run_sweep, sweep_grid
 
     grid = sweep_grid(scenario, sets)
     out = out if out is not None else Path("sweeps") / scenario.stem
@@ -134,7 +134,7 @@ def frontier(scenario: Path, budget_from: float, budget_to: float, steps: int, e
     at K evenly spaced budgets; writes DIR/frontier.csv, DIR/frontier.png and DIR/frontier.html, plus the
     per-run outputs and sweep.csv as `siting sweep` does.
     """
-    from ..frontier import BUDGET_KEY, run_frontier
+    from siting.sweep.frontier import BUDGET_KEY, run_frontier
 
     out = out if out is not None else Path("sweeps") / f"{scenario.stem}-frontier"
     stdout.print(f"frontier of {scenario}: {steps} budgets from {budget_from:,.0f} to {budget_to:,.0f} CNY/yr "

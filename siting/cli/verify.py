@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import console_err, stdout
+from siting.cli.common import console_err, stdout
 
 __all__ = ["verify"]
 
@@ -17,7 +17,7 @@ def verify(run_dir: str, quiet: bool) -> int:
     """Re-check the run in RUN_DIR: input hashes, the problem rebuilt from the inputs, the solution read back
     from solution.gpkg, every constraint and cost recomputed by the independent verifier, and agreement with
     summary.json and manifest.json."""
-    from ..audit import audit
+    from siting.provenance.audit import audit
 
     report = audit(run_dir)
     for check in report.checks:

@@ -4,6 +4,6 @@ Pipelines call :func:`prepare_out_dir` before solving (to refuse a bad destinati
 :func:`write_run` after; see :mod:`siting.outputs.tables` for the outputs contract.
 """
 
-from .tables import FrameContractError, prepare_out_dir, validate_frames, write_run
+from siting.outputs.tables import FrameContractError, prepare_out_dir, validate_frames, write_run
 
 __all__ = ["FrameContractError", "prepare_out_dir", "validate_frames", "write_run"]

@@ -25,21 +25,10 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from ..errors import DataError, DefectCollector
-from .maps import (
-    GeoJsonLayer,
-    _legend_html,
-    _point_feature,
-    _swatch_circle,
-    _text,
-    _title_html,
-    add_boundaries,
-    base_map,
-    raw_element,
-    save_map,
-)
-from .report import COST_TYPES, coverage_stats
-from .tables import atomic_dir, summary_to_json
+from siting.core.errors import DataError, DefectCollector
+from siting.outputs.maps import GeoJsonLayer, legend_html, point_feature, swatch_circle, html_text, title_html, add_boundaries, base_map, raw_element, save_map
+from siting.outputs.report import COST_TYPES, coverage_stats
+from siting.outputs.tables import atomic_dir, summary_to_json
 
 __all__ = ["RUN_COLOURS", "RunData", "load_runs", "compare_table", "site_differences", "make_diff_map", "write_compare"]
 
@@ -255,11 +244,11 @@ def make_diff_map(runs: Sequence[RunData], *, boundaries: gpd.GeoDataFrame | Non
         styles[key] = {"radius": radius, "color": "#ffffff", "weight": 1.5, "fillColor": colour, "fillOpacity": 0.95,
                        "className": "siting-facility siting-diff"}
         rows = "".join(
-            f"<tr><td>{html.escape(lab)}</td><td>{'open (' + _text(e['tiers'][lab]) + ')' if lab in e['tiers'] else 'not open'}</td></tr>"
+            f"<tr><td>{html.escape(lab)}</td><td>{'open (' + html_text(e['tiers'][lab]) + ')' if lab in e['tiers'] else 'not open'}</td></tr>"
             for lab in labels
         )
-        popup = f'<table class="siting-popup"><tr><td colspan=2><b>{_text(e["name"])}</b> ({_text(fid)})</td></tr>{rows}</table>'
-        groups.setdefault(key, []).append(_point_feature(e["x"], e["y"], {"p": popup, "t": f"{_text(e['name'])} · {html.escape(key)}"}))
+        popup = f'<table class="siting-popup"><tr><td colspan=2><b>{html_text(e["name"])}</b> ({html_text(fid)})</td></tr>{rows}</table>'
+        groups.setdefault(key, []).append(point_feature(e["x"], e["y"], {"p": popup, "t": f"{html_text(e['name'])} · {html.escape(key)}"}))
     order = ["open in all runs", "open in some runs", *[f"only in {lab}" for lab in labels]]
     legend = []
     for key in order:
@@ -271,13 +260,13 @@ def make_diff_map(runs: Sequence[RunData], *, boundaries: gpd.GeoDataFrame | Non
     for key in reversed(order):
         if key in groups:
             st = styles[key]
-            legend.append(f"<tr><td>{_swatch_circle(st['fillColor'], st['radius'])}</td><td>{html.escape(key)} ({len(groups[key])})</td></tr>")
+            legend.append(f"<tr><td>{swatch_circle(st['fillColor'], st['radius'])}</td><td>{html.escape(key)} ({len(groups[key])})</td></tr>")
     folium.LayerControl(collapsed=False).add_to(m)
     heading = title or "Sites open in one run and not another"
     lines = [" vs ".join(labels), f"{diff['sites_total']} distinct sites, {len(diff['in_all'])} open in every run"]
-    m.get_root().html.add_child(raw_element(_title_html(heading, lines)))
+    m.get_root().html.add_child(raw_element(title_html(heading, lines)))
     if legend:
-        m.get_root().html.add_child(raw_element(_legend_html(legend)))
+        m.get_root().html.add_child(raw_element(legend_html(legend)))
     return m
 
 

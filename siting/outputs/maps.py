@@ -1,6 +1,6 @@
 """Self-contained Folium maps of a run: boundaries, facilities per tier, flows, demand, coverage.
 
-The map works with no internet: Leaflet's JS and CSS are inlined (:mod:`siting.outputs._assets`), no
+The map works with no internet: Leaflet's JS and CSS are inlined (:mod:`siting.outputs.assets`), no
 Folium plugin that loads a CDN script is used, and :func:`save_map` refuses to write a page that would load
 any external script or stylesheet. The district boundaries are the base (radio buttons: demand choropleth,
 population choropleth, outlines only) on a plain background; OpenStreetMap is offered as an optional
@@ -37,7 +37,7 @@ import pandas as pd
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from ._assets import check_offline, inline_head
+from siting.outputs.assets import check_offline, inline_head
 
 __all__ = [
     "TIER_COLOURS",
@@ -98,7 +98,7 @@ def _pct(x: Any) -> str:
     return "—" if not math.isfinite(v) else f"{100 * v:.1f}%"
 
 
-def _text(x: Any) -> str:
+def html_text(x: Any) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
     return html.escape(str(x))
@@ -192,7 +192,7 @@ def raw_element(markup: str) -> Element:
     return el
 
 
-def _point_feature(x: float, y: float, props: dict[str, Any]) -> dict[str, Any]:
+def point_feature(x: float, y: float, props: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]}, "properties": props}
 
 
@@ -342,10 +342,10 @@ FACILITY_POPUP_ROWS = (
 def _facility_popup(row: Mapping[str, Any]) -> list[str]:
     """The cells (HTML) of a facility popup, in the order of :data:`FACILITY_POPUP_ROWS`."""
     return [
-        f"<b>{_text(row.get('name'))}</b> ({_text(row.get('facility_id'))})",
-        _text(row.get("tier")),
-        _text(row.get("unit")),
-        _text(row.get("region")),
+        f"<b>{html_text(row.get('name'))}</b> ({html_text(row.get('facility_id'))})",
+        html_text(row.get("tier")),
+        html_text(row.get("unit")),
+        html_text(row.get("region")),
         _num(row.get("volume")),
         _num(row.get("capacity")),
         _pct(row.get("utilisation")),
@@ -374,7 +374,7 @@ def _coverage_for(coverage_km: float | Mapping[str, float] | None, tier: str) ->
     return float(coverage_km)
 
 
-def _title_html(title: str, lines: Sequence[str]) -> str:
+def title_html(title: str, lines: Sequence[str]) -> str:
     sub = "<br>".join(html.escape(s) for s in lines if s)
     return (
         '<div class="siting-box siting-title" style="position:fixed;top:10px;left:50%;transform:translateX(-50%);'
@@ -383,14 +383,14 @@ def _title_html(title: str, lines: Sequence[str]) -> str:
     )
 
 
-def _legend_html(rows: Sequence[str], heading: str = "Legend") -> str:
+def legend_html(rows: Sequence[str], heading: str = "Legend") -> str:
     return (
         '<div class="siting-box siting-legend" style="position:fixed;bottom:64px;left:10px;z-index:1000;max-width:300px">'
         f'<div style="font-weight:600;margin-bottom:2px">{html.escape(heading)}</div><table>{"".join(rows)}</table></div>'
     )
 
 
-def _swatch_circle(colour: str, radius: float, *, border: str = "#fff") -> str:
+def swatch_circle(colour: str, radius: float, *, border: str = "#fff") -> str:
     d = int(round(2 * radius))
     return (
         f'<span style="display:inline-block;width:{d}px;height:{d}px;border-radius:50%;background:{colour};'
@@ -490,8 +490,8 @@ def make_map(
             demand["demand_id"], demand["assigned_to"], demand["distance_km"], demand["covered"], strict=True,
         ):
             props: dict[str, Any] = {
-                "t": f"<b>{_text(nm)}</b> ({_text(did)})<br>weight {_num(wt, 1)}<br>"
-                + (f"served by {_text(to)} at {_num(dist, 1, 'km')}" if to is not None else "not assigned")
+                "t": f"<b>{html_text(nm)}</b> ({html_text(did)})<br>weight {_num(wt, 1)}<br>"
+                + (f"served by {html_text(to)} at {_num(dist, 1, 'km')}" if to is not None else "not assigned")
                 + ("" if cov else "<br><b>not covered</b>")
             }
             r = 2.0 + 4.0 * math.sqrt(max(wt, 0.0) / wmax) if math.isfinite(wt) else 2.0
@@ -500,13 +500,13 @@ def make_map(
                 s.update(fillColor="#e41a1c", color="#e41a1c")
                 n_unserved += 1
             props["s"] = s
-            feats.append(_point_feature(float(x), float(y), props))
+            feats.append(point_feature(float(x), float(y), props))
         fg = folium.FeatureGroup(name=f"Demand points ({len(demand)})", show=True)
         fg.add_child(GeoJsonLayer(feats, style={"color": "#3d4f63", "weight": 0.6, "fillColor": "#6b7f95", "fillOpacity": 0.7, "radius": 3}))
         fg.add_to(m)
-        legend.append(f"<tr><td>{_swatch_circle('#6b7f95', 4, border='#3d4f63')}</td><td>demand point (size ∝ weight)</td></tr>")
+        legend.append(f"<tr><td>{swatch_circle('#6b7f95', 4, border='#3d4f63')}</td><td>demand point (size ∝ weight)</td></tr>")
         if n_unserved:
-            legend.append(f"<tr><td>{_swatch_circle('#e41a1c', 4, border='#e41a1c')}</td><td>demand not covered / not assigned ({n_unserved})</td></tr>")
+            legend.append(f"<tr><td>{swatch_circle('#e41a1c', 4, border='#e41a1c')}</td><td>demand not covered / not assigned ({n_unserved})</td></tr>")
 
     if len(assignments):
         for tier, level in reversed(tiers):
@@ -518,7 +518,7 @@ def make_map(
             feats = []
             for g, vol, a, b, d in zip(sub.geometry, v, sub["from_id"], sub["to_id"], sub["distance_km"], strict=True):
                 wgt = 0.8 + 5.2 * math.sqrt(max(vol, 0.0) / vmax) if math.isfinite(vol) else 0.8
-                tip = f"{_text(a)} → {_text(b)}<br>volume {_num(vol)}<br>{_num(d, 1, 'km')}"
+                tip = f"{html_text(a)} → {html_text(b)}<br>volume {_num(vol)}<br>{_num(d, 1, 'km')}"
                 feats.append(_shape_feature(g, {"s": {"weight": round(wgt, 1)}, "t": tip}, nd=5))
             fg = folium.FeatureGroup(name=f"Flows to {tier} ({len(sub)})", show=True)
             fg.add_child(GeoJsonLayer(feats, style={"color": tier_colour(level), "weight": 1, "opacity": 0.55}))
@@ -533,7 +533,7 @@ def make_map(
         if km is None or not km > 0:
             continue
         sub = facilities[facilities["tier"] == tier]
-        feats = [_point_feature(float(p.x), float(p.y), {}) for p in sub.geometry]
+        feats = [point_feature(float(p.x), float(p.y), {}) for p in sub.geometry]
         fg = folium.FeatureGroup(name=f"Coverage of {tier} ({_num(km, 1)} km)", show=False)
         style = {"radius": km * 1000.0, "color": tier_colour(level), "weight": 1, "fillOpacity": 0.08, "fillColor": tier_colour(level)}
         fg.add_child(GeoJsonLayer(feats, style=style, circle=True))
@@ -545,7 +545,7 @@ def make_map(
         colour, radius = tier_colour(level), _tier_radius(level)
         feats = []
         for row, p in zip(sub.drop(columns="geometry").to_dict("records"), sub.geometry, strict=True):
-            feats.append(_point_feature(float(p.x), float(p.y), {"p": _facility_popup(row), "t": _text(row.get("name"))}))
+            feats.append(point_feature(float(p.x), float(p.y), {"p": _facility_popup(row), "t": html_text(row.get("name"))}))
         fg = folium.FeatureGroup(name=f"{tier} ({len(sub)})", show=True)
         style = {
             "radius": radius,
@@ -557,13 +557,13 @@ def make_map(
         }
         fg.add_child(GeoJsonLayer(feats, style=style, popup_rows=FACILITY_POPUP_ROWS))
         fg.add_to(m)
-        fac_legend.append(f"<tr><td>{_swatch_circle(colour, radius)}</td><td>{html.escape(tier)} ({len(sub)})</td></tr>")
+        fac_legend.append(f"<tr><td>{swatch_circle(colour, radius)}</td><td>{html.escape(tier)} ({len(sub)})</td></tr>")
 
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    m.get_root().html.add_child(raw_element(_title_html(run_title(summary, title), describe_solution(summary))))
+    m.get_root().html.add_child(raw_element(title_html(run_title(summary, title), describe_solution(summary))))
     rows = [*reversed(fac_legend), *legend, *choro_legend]
     if rows:
-        m.get_root().html.add_child(raw_element(_legend_html(rows)))
+        m.get_root().html.add_child(raw_element(legend_html(rows)))
     return m
 
 

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from ..errors import OutputError
+from siting.core.errors import OutputError
 
 __all__ = [
     "FACILITY_COLUMNS",
@@ -495,7 +495,7 @@ def write_run(
         ``show_demand``). Without ``coverage_km``, the summary's ``coverage.radius_km`` (a number or a dict
         tier -> km) gives the coverage circles, which are layers that start hidden.
     manifest
-        The run's provenance record (see :mod:`siting.manifest`). Written last, as ``manifest.json`` in the
+        The run's provenance record (see :mod:`siting.provenance.manifest`). Written last, as ``manifest.json`` in the
         same temporary directory, with ``outputs`` added: the SHA-256 of ``summary.json`` and
         ``solution.gpkg`` as written, so that ``siting verify`` can tell whether they were changed since.
 
@@ -511,8 +511,8 @@ def write_run(
     FrameContractError
         The frames or summary break the contract (a bug in the caller).
     """
-    from . import report  # noqa: PLC0415 - report and maps import this module
-    from .maps import MAP_OPTIONS, make_map, save_map  # noqa: PLC0415
+    from siting.outputs import report  # noqa: PLC0415 - report and maps import this module
+    from siting.outputs.maps import MAP_OPTIONS, make_map, save_map  # noqa: PLC0415
 
     writer = atomic_dir(out_dir, overwrite=overwrite)  # checks the destination first
     frames = validate_frames(facilities, assignments, demand)
@@ -551,7 +551,7 @@ def write_run(
             title=title,
         )
         if manifest is not None:
-            from ..manifest import file_sha256, manifest_to_json  # noqa: PLC0415
+            from siting.provenance.manifest import file_sha256, manifest_to_json  # noqa: PLC0415
 
             record = dict(manifest)
             record["outputs"] = {name: file_sha256(tmp / name) for name in ("summary.json", "solution.gpkg")}

@@ -1,0 +1,295 @@
+r"""Faster exact warehouse location (UFLP and split-demand CFLP): Lagrangian bound, reduced-cost fixing of
+sites, a heuristic incumbent, then the strong model on the sites left, warm-started.
+
+Model (the strong split-demand formulation of :mod:`siting.algorithms.pmedian`; uncapacitated: :math:`c_j =
+\infty`, no capacity rows):
+
+.. math::
+
+    \min \sum_j f_j y_j + \sum_{i,j} w_i d_{ij} x_{ij}
+    \quad\text{s.t.}\quad \sum_j x_{ij} = 1,\;\; x_{ij} \le y_j,\;\;
+    \sum_i w_i x_{ij} \le c_j y_j,\;\; \sum_j c_j y_j \ge W = \sum_i w_i,\;\; 0 \le x \le 1,\; y \in \{0,1\}.
+
+Lagrangian bound (demand rows relaxed, multipliers :math:`\lambda_i`; Cornuéjols, Sridharan & Thizy 1991)
+------------------------------------------------------------------------------------------------------------
+.. math::
+
+    L(\lambda) = \sum_i \lambda_i + \min\Big\{\sum_j \rho_j y_j : \sum_j c_j y_j \ge W,\; y \in \{0,1\}\Big\},
+    \qquad
+    \rho_j = f_j + \min\Big\{\sum_i (w_i d_{ij} - \lambda_i) x_{ij} : \sum_i w_i x_{ij} \le c_j,\;
+    0 \le x_{ij} \le 1\Big\}.
+
+Each :math:`\rho_j` is a continuous knapsack, solved exactly by taking the customers in increasing order of
+:math:`d_{ij} - \lambda_i / w_i` while that is negative, until :math:`c_j` is filled (the last one
+fractionally). The site problem is a covering knapsack. When all usable capacities are equal (capa/capb/capc)
+it is a cardinality problem, :math:`|S| \ge K = \lceil (W - \sum_{\text{required}} c)/c \rceil` extra sites,
+solved exactly (all negative :math:`\rho_j`, topped up by the smallest); otherwise its LP relaxation (greedy
+by :math:`\rho_j / c_j`, dual :math:`\mu`) is used, which still gives a valid (weaker) bound.
+:math:`L(\lambda)` is maximised by subgradient steps (Polyak's rule with the incumbent's value).
+
+Reduced-cost fixing. For the best :math:`\lambda` and the site problem's optimum :math:`S`, forcing a site
+:math:`j \notin S` open makes the Lagrangian value at least :math:`L + \delta^{open}_j`, forcing :math:`j \in S`
+closed at least :math:`L + \delta^{close}_j`, with (cardinality case, :math:`\rho_{(k)}` the sorted values)
+
+.. math::
+
+    \delta^{open}_j = \rho_j - \max(0, \max_{k \in S \setminus R} \rho_k)\,[|S| = K],\; \text{else } \rho_j;
+    \qquad \delta^{close}_j = \min_{k \notin S} \rho_k - \rho_j \text{ if } |S| = K, \text{ else } -\rho_j,
+
+(:math:`R` = required sites) and, in the LP case, the reduced costs :math:`|\rho_j - \mu c_j|`. Since the
+Lagrangian value is a lower bound of the problem restricted the same way, a site with :math:`L +
+\delta^{open}_j \ge U` (the incumbent's value, less the allowed gap) is in no solution better than :math:`U`
+and is closed; one with :math:`L + \delta^{close}_j \ge U` is opened. The optimum is :math:`\min(U,` optimum
+of the reduced problem :math:`)`, and a valid bound of the whole problem is :math:`\max(L, \min(B_{red},
+\min_{\text{fixed } j} (L + \delta_j)))` with :math:`B_{red}` the reduced model's bound.
+
+Incumbent. Sites of the Lagrangian subproblems are topped up to cover :math:`W`, and the split-demand
+assignment to an open set (a transportation LP; for :math:`c = \infty` each customer's nearest open site)
+gives a feasible value; a drop / add / swap local search over the most promising sites improves it. The best
+point goes to HiGHS as a warm start (``setSolution``).
+
+Customer-site pairs are not dropped: with split demand and binding capacities a customer may be served from
+a far site, and no cheap exact rule was found (see the benchmark report).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+import numpy as np
+from siting.core.errors import InfeasibleError
+from siting.core.problem import Problem
+from siting.core.results import Result, TerminationCondition
+from siting.core.options import SolverOptions
+from siting.solvers.highs import solve_model_highs
+from siting.core.errors import DefectCollector
+from siting.algorithms.warehouse_heuristic import split_allocation, dense_cost, allocation_objective, uflp_heuristic, warehouse_heuristic
+from siting.algorithms.common import make_solve_info
+from siting.model.radius import pyomo_env
+from siting.algorithms.pmedian import solve_radius
+from siting.model.split_plant import build_cflp_split
+from siting.algorithms.warehouse_bound import warehouse_lagrangian
+
+
+def solve_uflp(
+    problem: Problem,
+    *,
+    options: SolverOptions = SolverOptions(),
+    use_time: bool = False,
+) -> Result:
+    """Solve the uncapacitated facility-location problem exactly. Capacities are ignored.
+
+    On distances (the default) this is :func:`siting.algorithms.warehouse.solve_uflp_fast` (Lagrangian
+    bound, reduced-cost fixing of sites, local-search warm start, then the strong model on the sites left:
+    4.4x faster than this module's radius model on a generated 100 x 1,000 instance). With ``use_time`` it is
+    the distinct-distance model with fixed costs, full radius, one solve.
+    """
+    if not use_time:
+        from siting.algorithms.warehouse import solve_uflp_fast
+
+        return solve_uflp_fast(problem, options=options)
+    pyomo_env()
+    return solve_radius(problem, p=None, options=options, use_time=use_time, radius=False,
+                         warm_start=False, margin_levels=0, max_rounds=1, fixed=True, model_name="uflp")
+
+
+# ============================================================================================ CFLP
+def solve_cflp(
+    problem: Problem,
+    *,
+    options: SolverOptions = SolverOptions(),
+    use_time: bool = False,
+) -> Result:
+    """Solve the capacitated facility-location problem with split demand exactly (strong formulation).
+
+    On distances (the default) the model is solved on the sites left after Lagrangian reduced-cost fixing,
+    warm-started from a local-search incumbent (:func:`siting.algorithms.warehouse.solve_cflp_fast`);
+    with ``use_time`` the full strong model is solved directly.
+
+    Returns a :class:`~siting.core.results.Result` with ``allocation`` = the served fraction ``x`` of each
+    allowed pair; the objective is recomputed as ``sum f_j y_j + sum w_i d_ij x_ij`` with numpy.
+    """
+    from siting.algorithms.warehouse import check_feasible
+
+    check_feasible(problem, capacitated=True)
+    if not use_time:
+        from siting.algorithms.warehouse import solve_cflp_fast
+
+        return solve_cflp_fast(problem, options=options)
+    pyomo_env()
+    t0 = time.perf_counter()
+    model = build_cflp_split(problem, use_time=use_time)
+    build_s = time.perf_counter() - t0
+    d = problem.impedance(use_time=use_time)
+    solved = solve_model_highs(model, options=options)
+    build_s += solved.compile_seconds
+    if not solved.has_solution:
+        info = make_solve_info(solved.termination, math.nan, solved.bound, build_s, solved.seconds, options, False)
+        return Result(model="cflp", info=info, open=np.zeros(0, np.int64), allocation=np.zeros(0), params={})
+    y = np.array([model.y[j].value or 0.0 for j in range(problem.n_candidates)])
+    open_idx = np.flatnonzero(y > 0.5)
+    x = np.clip(np.array([model.x[q].value or 0.0 for q in range(problem.n_pairs)]), 0.0, 1.0)
+    x[~np.isin(problem.pair_candidate, open_idx)] = 0.0
+    val = float(problem.fixed_cost_cny[open_idx].sum() + np.sum(problem.weight[problem.pair_demand] * d * x))
+    proven = solved.termination is TerminationCondition.OPTIMAL
+    info = make_solve_info(solved.termination, val, solved.bound, build_s, solved.seconds, options, proven, solved.solver)
+    return Result(model="cflp", info=info, open=open_idx.astype(np.int64), allocation=x, params={"split": True})
+
+
+#: HiGHS settings for the reduced model (``options.extra`` overrides them); see the module docstring.
+WAREHOUSE_HIGHS_OPTIONS: dict[str, Any] = {}
+
+
+# ============================================================================================ solver
+def check_feasible(problem: Problem, *, capacitated: bool) -> None:
+    """Raise :class:`InfeasibleError` listing what the data alone makes infeasible: total capacity below
+    demand (``capacitated``), demands that no allowed candidate can serve."""
+    found = DefectCollector(problem.source)
+    usable = ~problem.forbidden
+    if capacitated:
+        total_cap = float(problem.capacity[usable].sum())
+        if total_cap < float(problem.weight.sum()) - 1e-9:
+            found.add(f"total capacity of the candidates that are not forbidden ({total_cap:g}) is less than "
+                      f"total demand ({float(problem.weight.sum()):g})", column="capacity")
+    reach = np.zeros(problem.n_demand, dtype=bool)
+    ok_pair = usable[problem.pair_candidate]
+    reach[problem.pair_demand[ok_pair]] = True
+    for i in np.flatnonzero(~reach)[:20]:
+        found.add("no allowed candidate can serve this demand", row=str(problem.demand_ids[i]))
+    found.raise_if_any(InfeasibleError)
+
+
+def _solve(problem: Problem, *, options: SolverOptions, capacitated: bool, fixing: bool, model_name: str
+           ) -> Result:
+    from siting.algorithms.common import make_solve_info
+    from siting.model.radius import pyomo_env
+    from siting.model.split_plant import build_cflp_split
+    from siting.solvers.highs import compile_model, run_highs
+
+    check_feasible(problem, capacitated=capacitated)
+    pyomo_env()
+    t0 = time.perf_counter()
+    gap = float(options.mip_rel_gap)
+    work = problem if capacitated else problem.with_options(
+        capacity=np.full(problem.n_candidates, np.inf))
+    cost = dense_cost(work)
+    w, f, cap = work.weight, work.fixed_cost_cny, work.capacity
+    req, usable = work.required, ~work.forbidden & np.isfinite(cost).any(axis=0)
+    m = cost.shape[1]
+    # incumbent: uncapacitated local search, then (capacitated) covered and improved with the transport LP
+    u_v, u_open = uflp_heuristic(cost, w, f, required=req, usable=usable)
+    if capacitated:
+        best_v, best_open = warehouse_heuristic(cost, w, f, cap, starts=[u_open],
+                                                rank=np.argsort(np.where(usable, f, np.inf)), required=req,
+                                                usable=usable)
+    else:
+        best_v, best_open = u_v, u_open
+    heur_s = time.perf_counter() - t0
+    params: dict[str, Any] = {"heuristic_value": best_v, "heuristic_seconds": round(heur_s, 4)}
+    bound = -math.inf
+    fix0 = np.zeros(m, bool)
+    fix1 = np.zeros(m, bool)
+    fix_bound = math.inf
+    if fixing and math.isfinite(best_v):
+        margin = 0.5 * gap * abs(best_v)
+        lam0 = w * cost[:, best_open].min(axis=1)
+        lag = warehouse_lagrangian(cost, w, f, cap, upper_bound=best_v, required=req, forbidden=~usable,
+                                   lam0=lam0, target=best_v - margin)
+        if capacitated and lag.bound < best_v - margin:
+            th = time.perf_counter()
+            v2, o2 = warehouse_heuristic(cost, w, f, cap, starts=[best_open] + lag.sites[-3:],
+                                         rank=np.argsort(np.where(usable, lag.rho, np.inf), kind="stable"),
+                                         required=req, usable=usable)
+            if v2 < best_v:
+                best_v, best_open = v2, o2
+            params["heuristic2_seconds"] = round(time.perf_counter() - th, 4)
+        params["heuristic_value"] = best_v
+        margin = 0.5 * gap * abs(best_v)
+        bound = lag.bound
+        thr = best_v - margin
+        is_open = np.zeros(m, bool)
+        is_open[best_open] = True
+        fix0 = usable & ~req & (lag.bound + lag.delta_open >= thr) & ~is_open
+        fix1 = usable & ~req & (lag.bound + lag.delta_close >= thr) & is_open
+        fixed_mask = fix0 | fix1
+        if fixed_mask.any():
+            fix_bound = float(np.min(lag.bound + np.where(fix0, lag.delta_open, lag.delta_close)[fixed_mask]))
+        params.update({"lagrangian_bound": round(lag.bound, 6), "lagrangian_iterations": lag.iterations,
+                       "lagrangian_seconds": round(lag.seconds, 4), "closed_by_reduced_cost": int(fix0.sum()),
+                       "opened_by_reduced_cost": int(fix1.sum())})
+        if best_v <= bound + gap * abs(best_v):
+            x = split_allocation(work, cost, cap, best_open)
+            info = make_solve_info(TerminationCondition.OPTIMAL, allocation_objective(work, x, best_open), bound, 0.0,
+                         time.perf_counter() - t0, options, True, "Lagrangian bound")
+            return Result(model=model_name, info=info, open=best_open, allocation=x, params=params)
+    # the strong model on the sites left (closed ones forbidden, opened ones required), warm-started
+    tb = time.perf_counter()
+    red = work.with_closed(fix0).with_options(required=work.required | fix1)
+    model = build_cflp_split(red)
+    comp = compile_model(model)
+    build_s = time.perf_counter() - tb
+    x0 = None
+    if math.isfinite(best_v):
+        col_of = comp.column_index()
+        x0 = np.zeros(len(comp.columns))
+        xa = split_allocation(red, cost, cap, best_open)
+        for j in best_open.tolist():
+            k = col_of.get(id(model.y[j]))
+            if k is not None:
+                x0[k] = 1.0
+        for q in np.flatnonzero(xa > 0).tolist():
+            k = col_of.get(id(model.x[q]))
+            if k is not None:
+                x0[k] = xa[q]
+    remaining = None
+    if options.time_limit_s is not None:
+        remaining = max(options.time_limit_s - (time.perf_counter() - t0), 0.01)
+    from dataclasses import replace
+
+    opts = replace(options, extra={**WAREHOUSE_HIGHS_OPTIONS, **options.extra})
+    solved = run_highs(comp, options=opts, warm_start=x0, time_limit_s=remaining)
+    params["reduced_sites"] = int((~red.forbidden).sum())
+    term = solved.termination
+    open_idx, val = best_open, best_v
+    if solved.has_solution:
+        y = np.array([model.y[j].value or 0.0 for j in range(m)])
+        cand = np.flatnonzero(y > 0.5)
+        xs = np.clip(np.array([model.x[q].value or 0.0 for q in range(red.n_pairs)]), 0.0, 1.0)
+        xs[~np.isin(red.pair_candidate, cand)] = 0.0
+        v = allocation_objective(red, xs, cand)
+        if v < val:
+            open_idx, val = cand, v
+    red_bound = solved.bound if math.isfinite(solved.bound) else -math.inf
+    bound = max(bound, min(red_bound, fix_bound))
+    proven = math.isfinite(val) and val <= bound + gap * abs(val) + 1e-9
+    if not math.isfinite(val):
+        info = make_solve_info(term, math.nan, bound if math.isfinite(bound) else math.nan, build_s,
+                     time.perf_counter() - t0 - build_s, options, False, solved.solver)
+        return Result(model=model_name, info=info, open=np.zeros(0, np.int64), allocation=np.zeros(0),
+                      params=params)
+    x = split_allocation(work, cost, cap, open_idx)
+    val = allocation_objective(work, x, open_idx)
+    info = make_solve_info(term, val, bound if math.isfinite(bound) else math.nan, build_s,
+                 time.perf_counter() - t0 - build_s, options, proven, solved.solver)
+    return Result(model=model_name, info=info, open=np.asarray(open_idx, np.int64), allocation=x, params=params)
+
+
+def solve_cflp_fast(problem: Problem, *, options: SolverOptions = SolverOptions(), fixing: bool = True
+                    ) -> Result:
+    """Solve the split-demand CFLP exactly: Lagrangian bound and reduced-cost fixing, heuristic warm start,
+    then the strong model on the sites left (module docstring).
+
+    Returns a :class:`~siting.core.results.Result` as :func:`siting.algorithms.pmedian.solve_cflp` does
+    (``model="cflp"``, ``allocation`` = served fraction of each allowed pair, objective recomputed with
+    numpy); ``params`` adds the Lagrangian bound, the numbers of sites closed / opened by reduced costs and
+    the heuristic's value.
+    """
+    return _solve(problem, options=options, capacitated=True, fixing=fixing, model_name="cflp")
+
+
+def solve_uflp_fast(problem: Problem, *, options: SolverOptions = SolverOptions(), fixing: bool = True
+                    ) -> Result:
+    """Solve the uncapacitated problem (capacities ignored) exactly, as :func:`solve_cflp_fast` with
+    :math:`c = \\infty`; ``model="uflp"``, allocation = nearest open site."""
+    return _solve(problem, options=options, capacitated=False, fixing=fixing, model_name="uflp")

@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+import numpy as np
+
+
+# ============================================================================================ Lagrangian
+@dataclass(frozen=True)
+class WarehouseLagrangian:
+    """Lagrangian bound of the warehouse problem and what it proves (module docstring).
+
+    Attributes
+    ----------
+    bound : best Lagrangian value, a lower bound of the optimum
+    delta_open, delta_close : (m,) at the best multipliers, forcing site ``j`` open (closed) costs at least
+        ``bound + delta_open[j]`` (``bound + delta_close[j]``); 0 where that is the subproblem's own choice
+    rho : (m,) the site values :math:`\rho_j` at the best multipliers
+    lam : (n,) the best multipliers
+    sites : list of site sets chosen by the subproblems (candidates for the heuristic)
+    iterations, seconds
+    """
+
+    bound: float
+    delta_open: np.ndarray
+    delta_close: np.ndarray
+    rho: np.ndarray
+    lam: np.ndarray
+    sites: list[np.ndarray]
+    iterations: int
+    seconds: float
+
+
+def _site_values(cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capacity: np.ndarray,
+                 lam: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rho`` (m,) and the knapsack solutions ``x`` (n, m) of every usable site (continuous knapsack)."""
+    n, m = cost.shape
+    r = cost - (lam / weight)[:, None]  # per-unit reduced cost, inf where not allowed
+    x = np.zeros((n, m))
+    rho = np.full(m, np.inf)
+    cols = np.flatnonzero(usable)
+    if len(cols) == 0:
+        return rho, x
+    rs = r[:, cols]
+    neg = rs < 0
+    cap = capacity[cols]
+    unc = np.isinf(cap)
+    xs = neg.astype(np.float64)
+    if (~unc).any():
+        cc = np.flatnonzero(~unc)
+        sub = np.where(neg[:, cc], rs[:, cc], np.inf)
+        order = np.argsort(sub, axis=0, kind="stable")
+        ws = weight[order]
+        cum = np.cumsum(ws, axis=0)
+        frac = np.clip((cap[cc][None, :] - (cum - ws)) / ws, 0.0, 1.0)
+        frac[~np.isfinite(np.take_along_axis(sub, order, axis=0))] = 0.0
+        xc = np.zeros_like(frac)
+        np.put_along_axis(xc, order, frac, axis=0)
+        xs[:, cc] = xc
+    x[:, cols] = xs
+    val = (np.where(xs > 0, rs, 0.0) * weight[:, None] * xs).sum(axis=0)
+    rho[cols] = fixed[cols] + val
+    return rho, x
+
+
+def _site_problem(rho: np.ndarray, capacity: np.ndarray, total: float, required: np.ndarray,
+                  usable: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Solve the site problem of :math:`L(\\lambda)` (module docstring).
+
+    Returns ``(chosen mask, value, delta_open, delta_close)``; ``value = inf`` when no choice covers ``W``.
+    """
+    m = len(rho)
+    free = usable & ~required
+    need = total - float(capacity[required].sum())
+    dopen = np.zeros(m)
+    dclose = np.zeros(m)
+    chosen = required.copy()
+    if need <= 0 or np.all(np.isinf(capacity[free])):
+        # no covering constraint left (or any one uncapacitated free site covers it): open the negative ones
+        unc_free = free & np.isinf(capacity)
+        if need > 0 and not (free & (rho < 0) & unc_free).any():
+            # one uncapacitated site must open: the cheapest one (covering by one site)
+            if not unc_free.any():
+                return chosen, math.inf, dopen, dclose
+            k = int(np.flatnonzero(unc_free)[np.argmin(rho[unc_free])])
+            chosen[k] = True
+            chosen |= free & (rho < 0)
+            val = float(rho[chosen].sum())
+            pos = free & ~chosen
+            dopen[pos] = rho[pos]
+            # closing k forces the next cheapest uncapacitated site in
+            other = unc_free & ~chosen
+            alt = float(rho[other].min()) if other.any() else math.inf
+            dclose[k] = alt - rho[k]
+            neg = free & chosen
+            neg[k] = False
+            dclose[neg] = -rho[neg]
+            return chosen, val, dopen, dclose
+        neg = free & (rho < 0)
+        chosen |= neg
+        val = float(rho[chosen].sum())
+        dopen[free & ~neg] = rho[free & ~neg]
+        dclose[neg] = -rho[neg]
+        return chosen, val, dopen, dclose
+    cf = capacity[free]
+    if np.all(cf == cf[0]) and np.isfinite(cf[0]) and cf[0] > 0:
+        # cardinality: at least K free sites
+        k_need = math.ceil(need / cf[0] - 1e-12)
+        idx = np.flatnonzero(free)
+        if k_need > len(idx):
+            return chosen, math.inf, dopen, dclose
+        srt = idx[np.argsort(rho[idx], kind="stable")]
+        nneg = int((rho[srt] < 0).sum())
+        take = srt[: max(k_need, nneg)]
+        chosen[take] = True
+        val = float(rho[chosen].sum())
+        rest = srt[len(take):]
+        tight = len(take) == k_need
+        worst = float(rho[take].max()) if len(take) else 0.0
+        dopen[rest] = rho[rest] - (max(0.0, worst) if tight else 0.0)
+        nxt = float(rho[rest].min()) if len(rest) else math.inf
+        dclose[take] = (nxt - rho[take]) if tight else -rho[take]
+        return chosen, val, np.maximum(dopen, 0.0), np.maximum(dclose, 0.0)
+    # general capacities: LP relaxation of the covering knapsack (greedy by rho / c)
+    idx = np.flatnonzero(free)
+    neg = idx[rho[idx] < 0]
+    got = float(capacity[neg].sum())
+    chosen[neg] = True
+    mu = 0.0
+    val_lp = float(rho[chosen].sum())
+    if got < need:
+        pos = idx[rho[idx] >= 0]
+        if capacity[pos].sum() + got < need:
+            return chosen, math.inf, dopen, dclose
+        ratio = rho[pos] / capacity[pos]
+        o = pos[np.argsort(ratio, kind="stable")]
+        cum = got + np.cumsum(capacity[o])
+        last = int(np.searchsorted(cum, need - 1e-9))
+        full = o[:last]
+        chosen[full] = True
+        j = o[last]
+        before = got + float(capacity[full].sum())
+        frac = (need - before) / capacity[j]
+        mu = rho[j] / capacity[j]
+        val_lp = float(rho[chosen].sum()) + frac * float(rho[j])
+        if frac >= 1 - 1e-12:
+            chosen[j] = True
+    r = rho - mu * capacity
+    dopen[free] = np.maximum(r[free], 0.0)
+    dclose[free] = np.maximum(-r[free], 0.0)
+    return chosen, val_lp, dopen, dclose
+
+
+def warehouse_lagrangian(
+    cost: np.ndarray,
+    weight: np.ndarray,
+    fixed: np.ndarray,
+    capacity: np.ndarray,
+    *,
+    upper_bound: float,
+    required: np.ndarray | None = None,
+    forbidden: np.ndarray | None = None,
+    lam0: np.ndarray | None = None,
+    max_iter: int = 300,
+    patience: int = 15,
+    target: float | None = None,
+) -> WarehouseLagrangian:
+    r"""Maximise :math:`L(\lambda)` (module docstring) by subgradient optimisation.
+
+    Subgradient of the relaxed rows: :math:`g_i = 1 - \sum_{j \in S} x_{ij}`; step
+    :math:`\theta (U - L)/\|g\|^2`, :math:`\theta` halved after ``patience`` iterations without a better
+    bound; stops at ``max_iter``, :math:`\theta < 10^{-4}`, :math:`g = 0`, or when the bound reaches
+    ``target``. ``lam0`` defaults to each customer's cost at its nearest site.
+    """
+    t0 = time.perf_counter()
+    n, m = cost.shape
+    w = np.asarray(weight, dtype=np.float64)
+    req = np.zeros(m, bool) if required is None else np.asarray(required, bool)
+    usable = np.isfinite(cost).any(axis=0)
+    if forbidden is not None:
+        usable &= ~np.asarray(forbidden, bool)
+    total = float(w.sum())
+    if lam0 is None:
+        lam = w * np.min(cost, axis=1)
+    else:
+        lam = np.asarray(lam0, dtype=np.float64).copy()
+    best = -math.inf
+    out = (np.zeros(m), np.zeros(m), np.zeros(m), lam.copy())
+    sites: list[np.ndarray] = []
+    theta, stall, it = 2.0, 0, 0
+    ub = float(upper_bound)
+    while it < max_iter and theta > 1e-4:
+        it += 1
+        rho, x = _site_values(cost, w, fixed, capacity, lam, usable)
+        chosen, sval, dopen, dclose = _site_problem(rho, capacity, total, req, usable)
+        if not math.isfinite(sval):
+            break
+        value = float(lam.sum()) + sval
+        if it % 5 == 1:
+            sites.append(np.flatnonzero(chosen))
+        if value > best + 1e-12 * max(1.0, abs(value)):
+            best, stall = value, 0
+            out = (dopen, dclose, rho, lam.copy())
+            if target is not None and best >= target:
+                break
+        else:
+            stall += 1
+            if stall >= patience:
+                theta, stall = theta / 2.0, 0
+        g = 1.0 - x[:, chosen].sum(axis=1)
+        norm = float(g @ g)
+        if norm < 1e-18:
+            break
+        lam = lam + theta * max(ub - value, 1e-9 * max(1.0, abs(ub))) / norm * g
+    sites.append(np.flatnonzero(chosen) if it else np.zeros(0, np.int64))
+    return WarehouseLagrangian(bound=best, delta_open=out[0], delta_close=out[1], rho=out[2], lam=out[3],
+                               sites=sites, iterations=it, seconds=time.perf_counter() - t0)

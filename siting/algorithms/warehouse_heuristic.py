@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import math
+import numpy as np
+from siting.core.problem import Problem
+from siting.solvers.highs import LpArrays, new_highs, pass_arrays
+
+
+# ============================================================================================ assignment
+def dense_cost(problem: Problem) -> np.ndarray:
+    """Per-unit cost ``(n, m)``, ``inf`` for pairs that are not allowed or forbidden sites."""
+    d = np.full((problem.n_demand, problem.n_candidates), np.inf)
+    d[problem.pair_demand, problem.pair_candidate] = problem.distance_km
+    d[:, problem.forbidden] = np.inf
+    return d
+
+
+def assignment_cost(cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, open_idx: np.ndarray
+                    ) -> tuple[float, np.ndarray | None]:
+    r"""Cheapest split-demand assignment of all customers to the open sites (transport cost only).
+
+    Uncapacitated open sites (all :math:`c_j = \infty`): each customer to its nearest open site. Otherwise the
+    transportation LP :math:`\min \sum w_i d_{ij} x_{ij}` s.t. :math:`\sum_j x_{ij} = 1`, :math:`\sum_i w_i
+    x_{ij} \le c_j`, :math:`x \ge 0` over the open sites, solved by HiGHS.
+
+    Returns
+    -------
+    (value, x)
+        ``x`` is ``(n, len(open_idx))``; ``(inf, None)`` when infeasible (a customer with no allowed open
+        site, or not enough capacity).
+    """
+    open_idx = np.asarray(open_idx, dtype=np.int64)
+    sub = cost[:, open_idx]
+    n, q = sub.shape
+    if q == 0:
+        return math.inf, None
+    cap = capacity[open_idx]
+    if np.all(np.isinf(cap)):
+        k = np.argmin(sub, axis=1)
+        dist = sub[np.arange(n), k]
+        if not np.all(np.isfinite(dist)):
+            return math.inf, None
+        x = np.zeros((n, q))
+        x[np.arange(n), k] = 1.0
+        return float(weight @ dist), x
+    if cap.sum() < weight.sum() * (1 - 1e-12):
+        return math.inf, None
+    import highspy
+    import scipy.sparse as sp
+
+    ok = np.isfinite(sub)
+    ii, jj = np.nonzero(ok)
+    nv = len(ii)
+    inf = highspy.kHighsInf
+    fin = np.isfinite(cap)
+    crow = np.cumsum(fin) - 1  # capacity row of each finite-capacity open site
+    sel = fin[jj]
+    rows = np.concatenate([ii, n + crow[jj[sel]]])
+    cols = np.concatenate([np.arange(nv), np.flatnonzero(sel)])
+    vals = np.concatenate([np.ones(nv), weight[ii[sel]]])
+    nrow = n + int(fin.sum())
+    a = sp.csc_matrix((vals, (rows, cols)), shape=(nrow, nv))
+    data = LpArrays(col_cost=weight[ii] * sub[ii, jj], col_lower=np.zeros(nv), col_upper=np.full(nv, inf),
+                    row_lower=np.concatenate([np.ones(n), np.full(nrow - n, -inf)]),
+                    row_upper=np.concatenate([np.ones(n), cap[fin]]), a_start=a.indptr.astype(np.int32),
+                    a_index=a.indices.astype(np.int32), a_value=a.data.astype(np.float64), offset=0.0)
+    h = new_highs(highspy)  # without HiGHS's start-up banner on stdout (JSON lines may be written there)
+    h.setOptionValue("output_flag", False)
+    # no "threads" option: HiGHS keeps one thread scheduler per process and answers "unknown" (no solution)
+    # to a solve asking for a thread count other than the earlier solves'
+    pass_arrays(h, data)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return math.inf, None
+    v = np.clip(np.asarray(h.getSolution().col_value), 0.0, 1.0)
+    x = np.zeros((n, q))
+    x[ii, jj] = v
+    return float(np.sum(weight[:, None] * np.where(ok, sub, 0.0) * x)), x
+
+
+# ============================================================================================ heuristic
+def uflp_heuristic(cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, *, required: np.ndarray,
+                   usable: np.ndarray, max_moves: int = 10_000) -> tuple[float, np.ndarray]:
+    r"""Uncapacitated local search, vectorised: greedy add (largest saving
+    :math:`\sum_i w_i \max(0, d_i - d_{ij}) - f_j` while positive), then best-improvement add / drop / swap
+    moves (Whitaker's swap evaluation with each customer's nearest and second-nearest open site) until none
+    improves. Returns ``(value, open sites)`` (``inf`` if some customer cannot be served).
+    """
+    n, m = cost.shape
+    big = 10.0 * (np.max(np.where(np.isfinite(cost), cost, 0.0)) + 1.0) * max(n, 1)
+    c = np.where(np.isfinite(cost), cost, big)
+    w = np.asarray(weight, dtype=np.float64)
+    ok = usable.copy()
+    is_open = required.copy()
+    if not is_open.any():
+        tot = w @ np.where(ok[None, :], c, np.inf) + fixed
+        is_open[int(np.argmin(tot))] = True
+    best = c[:, is_open].min(axis=1)
+    while True:
+        gain = w @ np.maximum(best[:, None] - c, 0.0) - fixed
+        gain[is_open | ~ok] = -np.inf
+        j = int(np.argmax(gain))
+        if not gain[j] > 1e-9:
+            break
+        is_open[j] = True
+        best = np.minimum(best, c[:, j])
+    for _ in range(max_moves):
+        oi = np.flatnonzero(is_open)
+        sub = c[:, oi]
+        if len(oi) > 1:
+            two = np.argpartition(sub, 1, axis=1)[:, :2]
+            a2 = np.take_along_axis(sub, two, axis=1)
+            sw = a2[:, 1] < a2[:, 0]
+            f1 = np.where(sw, two[:, 1], two[:, 0])
+            d1 = np.where(sw, a2[:, 1], a2[:, 0])
+            d2 = np.where(sw, a2[:, 0], a2[:, 1])
+        else:
+            f1 = np.zeros(n, np.int64)
+            d1 = sub[:, 0]
+            d2 = np.full(n, big * 10)
+        closer = np.minimum(c, d1[:, None])
+        add = w @ (closer - d1[:, None]) + fixed  # delta of opening j
+        add[is_open | ~ok] = np.inf
+        onehot = np.zeros((n, len(oi)))
+        onehot[np.arange(n), f1] = 1.0
+        drop = (w * (d2 - d1)) @ onehot - fixed[oi]  # delta of closing oi[r]
+        drop[required[oi]] = np.inf
+        extra = w[:, None] * (np.minimum(c, d2[:, None]) - closer)
+        swap = add[:, None] + extra.T @ onehot - fixed[oi][None, :]
+        swap[:, required[oi]] = np.inf
+        moves = [float(add.min()), float(drop.min()) if len(oi) > 1 else np.inf, float(swap.min())]
+        k = int(np.argmin(moves))
+        cur = float(w @ d1 + fixed[oi].sum())
+        if not moves[k] < -1e-9 * max(abs(cur), 1.0):
+            break
+        if k == 0:
+            is_open[int(np.argmin(add))] = True
+        elif k == 1:
+            is_open[oi[int(np.argmin(drop))]] = False
+        else:
+            j, r = np.unravel_index(int(np.argmin(swap)), swap.shape)
+            is_open[oi[r]] = False
+            is_open[j] = True
+    oi = np.flatnonzero(is_open)
+    d = cost[:, oi].min(axis=1)
+    return (float(w @ d + fixed[oi].sum()) if np.all(np.isfinite(d)) else math.inf), oi
+
+
+def _value(cost, w, fixed, capacity, open_idx) -> tuple[float, np.ndarray | None]:
+    v, x = assignment_cost(cost, w, capacity, open_idx)
+    return v + float(fixed[open_idx].sum()), x
+
+
+def _cover(open_mask: np.ndarray, order: np.ndarray, capacity: np.ndarray, total: float) -> np.ndarray:
+    """``open_mask`` topped up, in ``order``, until the open capacity covers ``total``."""
+    mask = open_mask.copy()
+    for j in order.tolist():
+        if capacity[mask].sum() >= total:
+            break
+        mask[j] = True
+    return mask
+
+
+def warehouse_heuristic(
+    cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capacity: np.ndarray, *,
+    starts: list[np.ndarray], rank: np.ndarray, required: np.ndarray, usable: np.ndarray,
+    n_try: int = 8, max_rounds: int = 30,
+) -> tuple[float, np.ndarray]:
+    """Best of ``starts`` (site sets, topped up to cover demand by ``rank``, cheapest first), then drop / add /
+    swap local search, first improvement, over the ``n_try`` best-ranked closed sites and all open ones.
+
+    Returns ``(value, open sites)``; ``(inf, empty)`` if nothing feasible was found.
+    """
+    m = cost.shape[1]
+    total = float(weight.sum())
+    order = np.array([j for j in rank.tolist() if usable[j]], dtype=np.int64)
+    best_v, best = math.inf, np.zeros(0, np.int64)
+    seen: dict[bytes, float] = {}
+
+    def val(mask: np.ndarray) -> float:
+        key = np.packbits(mask).tobytes()
+        if key not in seen:
+            seen[key] = _value(cost, weight, fixed, capacity, np.flatnonzero(mask))[0]
+        return seen[key]
+
+    for s in starts:
+        mask = np.zeros(m, bool)
+        mask[s] = True
+        mask &= usable
+        mask |= required
+        mask = _cover(mask, order, capacity, total)
+        v = val(mask)
+        if v < best_v:
+            best_v, best = v, mask
+    if not math.isfinite(best_v):
+        return best_v, np.zeros(0, np.int64)
+    mask = best
+    for _ in range(max_rounds):
+        improved = False
+        opened = np.flatnonzero(mask & ~required)
+        closed = [j for j in order.tolist() if not mask[j]][:n_try]
+        moves: list[tuple[int, int]] = [(j, -1) for j in opened] + [(-1, k) for k in closed]
+        moves += [(j, k) for j in opened for k in closed[: max(2, n_try // 2)]]
+        for j, k in moves:
+            cand = mask.copy()
+            if j >= 0:
+                cand[j] = False
+            if k >= 0:
+                cand[k] = True
+            if capacity[cand].sum() < total:
+                continue
+            v = val(cand)
+            if v < best_v - 1e-9 * max(1.0, abs(best_v)):
+                best_v, mask, improved = v, cand, True
+                break
+        if not improved:
+            break
+    return best_v, np.flatnonzero(mask)
+
+
+def split_allocation(problem: Problem, cost: np.ndarray, cap: np.ndarray, open_idx: np.ndarray) -> np.ndarray:
+    """Optimal split-demand allocation to ``open_idx``, aligned with the problem's pairs."""
+    _, xd = assignment_cost(cost, problem.weight, cap, open_idx)
+    if xd is None:
+        from siting.core.errors import SolverError
+
+        raise SolverError(f"{problem.source}: no split-demand assignment to the chosen open sites was found "
+                          "(the transportation LP failed); re-run, or report this as a bug")
+    dense = np.zeros(cost.shape)
+    dense[:, open_idx] = xd
+    return dense[problem.pair_demand, problem.pair_candidate]
+
+
+def allocation_objective(problem: Problem, x: np.ndarray, open_idx: np.ndarray) -> float:
+    return float(problem.fixed_cost_cny[open_idx].sum()
+                 + np.sum(problem.weight[problem.pair_demand] * problem.distance_km * x))
