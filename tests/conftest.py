@@ -8,9 +8,13 @@ out with ``@pytest.mark.no_audit``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+# Test helpers shared by several test packages (fake runs, fake sweep workers) live in tests/support/.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

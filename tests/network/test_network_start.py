@@ -1,0 +1,100 @@
+"""The multi-tier warm start: rounded open sets keep every rule, and the start is a feasible MIP point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siting.network.polish import colocation_ok, rules_ok, tree_cost
+from siting.network.start import network_warm_start, round_open_sets
+from siting.solvers.highs import compile_model
+from siting.model.multitier import build_multitier
+from siting.scenario.build import build_problem
+from siting.scenario.load import load_scenario
+from siting.core.options import SolverOptions
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def express():
+    return build_problem(load_scenario(REPO / "models" / "chongqing-express.toml"))
+
+
+def _feasible(comp, x, tol=1e-6) -> bool:
+    import scipy.sparse as sp
+
+    lp = comp.lp
+    a = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
+                       np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_))
+    ax = a @ x
+    ok_rows = np.all(ax >= np.asarray(lp.row_lower_) - tol) and np.all(ax <= np.asarray(lp.row_upper_) + tol)
+    ok_cols = np.all(x >= np.asarray(lp.col_lower_) - tol) and np.all(x <= np.asarray(lp.col_upper_) + tol)
+    ints = comp.integer
+    return bool(ok_rows and ok_cols and np.all(np.abs(x[ints] - np.round(x[ints])) <= tol))
+
+
+def test_rounding_any_scores_keeps_the_rules(express):
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        score = [rng.random(t.size) for t in express.tiers]
+        opened = round_open_sets(express, score)
+        assert opened is not None
+        assert all(rules_ok(express, t, opened[t]) for t in range(express.n_tiers))
+        assert colocation_ok(express, opened)
+        assert np.isfinite(tree_cost(express, opened))  # every demand served, every facility has a parent
+
+
+@pytest.mark.solver
+def test_warm_start_is_a_feasible_point_of_the_model(express):
+    built = build_multitier(express)
+    comp = compile_model(built.model)
+    # a tiny gap forces the start to be made (the express LP is nearly integral)
+    x0, info = network_warm_start(built, comp, options=SolverOptions(mip_rel_gap=1e-9, threads=1),
+                                  polish_seconds=1.0)
+    assert x0 is not None and len(x0) == len(comp.columns)
+    assert _feasible(comp, x0)
+    # its objective in the model is the cheapest-tree cost reported, and it is above the LP bound
+    assert float(np.asarray(comp.lp.col_cost_) @ x0 + comp.lp.offset_) / built.objective_scale == pytest.approx(
+        info["polished_cny"], rel=1e-9)
+    assert info["lp_bound_cny"] <= info["polished_cny"] <= info["rounded_cny"] * (1 + 1e-12)
+
+
+@pytest.mark.solver
+def test_nearly_integral_lp_starts_cold(express):
+    built = build_multitier(express)
+    comp = compile_model(built.model)
+    x0, info = network_warm_start(built, comp, options=SolverOptions(mip_rel_gap=0.05, threads=1))
+    assert x0 is None and info["rounded_cny"] - info["lp_bound_cny"] <= 0.05 * info["rounded_cny"]
+
+
+@pytest.mark.solver
+def test_escalation_restarts_from_a_start_when_the_first_attempt_times_out(monkeypatch):
+    from dataclasses import replace
+
+    import siting.solvers.highs as highs_mod
+    import siting.pipeline.run as run_mod
+
+    from siting.core.results import TerminationCondition
+    from siting.network.verify import verify_network
+
+    problem = build_problem(load_scenario(REPO / "models" / "example.toml"))
+    calls = []
+    real = highs_mod.solve_to_info
+
+    def spy(model, **kw):
+        info = real(model, **kw)
+        calls.append(kw)
+        if len(calls) == 1:  # pretend the short first attempt ran out of time
+            info = replace(info, termination=TerminationCondition.TIME_LIMIT)
+        return info
+
+    monkeypatch.setattr(highs_mod, "solve_to_info", spy)
+    res = run_mod.solve_network(problem, options=SolverOptions(time_limit_s=60, mip_rel_gap=1e-6, threads=1))
+    assert len(calls) == 2
+    assert calls[0]["options"].time_limit_s == 10.0  # max(10 s, 10 % of 60 s)
+    assert calls[1]["start"] is not None and calls[1]["options"].time_limit_s <= 60
+    assert res.info.proven_optimal
+    assert verify_network(problem, res).ok
