@@ -1,9 +1,13 @@
 """Shared test hooks.
 
 Issue 8 asks that ``siting verify`` passes on every run the tests make. Rather than trusting each test file to
-remember, this autouse fixture audits, after each test, every finished run directory (one holding a
-``manifest.json``) that the test left under its ``tmp_path``. A test that tampers with a run on purpose opts
-out with ``@pytest.mark.no_audit``.
+remember, two autouse fixtures audit every finished run directory (one holding a ``manifest.json``):
+
+- after each test, the runs it left under its ``tmp_path``; a test that tampers with a run on purpose opts
+  out with ``@pytest.mark.no_audit``;
+- at the end of the session (of each xdist worker), the runs that module- or session-scoped fixtures made
+  with ``tmp_path_factory`` (everything under the session's base temporary directory that is not some
+  test's ``tmp_path``). There is no opt-out here: tamper with a copy under the test's own ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -21,22 +25,46 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "no_audit: do not re-verify the run directories this test leaves behind")
 
 
+def _audit_failures(manifests: list[Path]) -> list[str]:
+    from siting.provenance.audit import audit
+
+    failures = []
+    for manifest in manifests:
+        report = audit(manifest.parent)
+        if not report.ok:
+            failures.append(f"{manifest.parent}: " + "; ".join(str(c) for c in report.failed))
+    return failures
+
+
+#: every test's ``tmp_path`` (audited by :func:`_audit_runs_left_behind` unless the test opted out)
+_TEST_TMP_PATHS: set[Path] = set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_fixture_runs(tmp_path_factory: pytest.TempPathFactory):
+    """At the end of the session, audit the runs made by fixtures under ``tmp_path_factory``."""
+    yield
+    base = tmp_path_factory.getbasetemp()
+    manifests = sorted(m for m in base.rglob("manifest.json")
+                       if not any(parent in _TEST_TMP_PATHS for parent in m.parents))
+    failures = _audit_failures(manifests)
+    assert not failures, ("siting verify fails on a run a tmp_path_factory fixture made:\n"
+                          + "\n".join(failures))
+
+
 @pytest.fixture(autouse=True)
 def _audit_runs_left_behind(request: pytest.FixtureRequest):
     yield
     tmp = request.node.funcargs.get("tmp_path") if hasattr(request.node, "funcargs") else None
-    if tmp is None or request.node.get_closest_marker("no_audit"):
+    if tmp is None:
+        return
+    _TEST_TMP_PATHS.add(Path(tmp))
+    if request.node.get_closest_marker("no_audit"):
         return
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and not rep.passed:
         return  # the test itself failed or was skipped: its own report says why
-    from siting.provenance.audit import audit
-
-    failures = []
-    for manifest in sorted(Path(tmp).rglob("manifest.json")):
-        report = audit(manifest.parent)
-        if not report.ok:
-            failures.append(f"{manifest.parent}: " + "; ".join(str(c) for c in report.failed))
+    failures = _audit_failures(sorted(Path(tmp).rglob("manifest.json")))
     assert not failures, "siting verify fails on a run this test made:\n" + "\n".join(failures)
 
 
