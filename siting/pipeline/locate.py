@@ -171,6 +171,26 @@ def _solve_spec(problem: Problem, spec: ModelSpec, params: dict[str, Any], optio
     return Result(spec.name, info, open_, alloc, stored)
 
 
+def _solve_with_count_from(problem: Problem, spec: ModelSpec, params: dict[str, Any],
+                           options: SolverOptions) -> Result:
+    """Two stages: ``p`` is the optimal count of ``spec.p_from`` (lscp-b: LSCP's), solved first with the
+    parameters both models accept; the result records it as ``lscp_count`` with the stage's seconds."""
+    stage = get_model(spec.p_from)
+    stage1 = {k: v for k, v in params.items() if k in stage.accepts and k != "objective"}
+    first = _solve_spec(problem, stage, {**stage1, **stage.defaults}, options)
+    if not first.info.has_solution:
+        return Result(spec.name, first.info, first.open, first.allocation, dict(params))
+    params["p"] = len(first.open)
+    result = _solve_spec(problem, spec, params, options)
+    result.params["lscp_count"] = params["p"]
+    result.params["lscp_seconds"] = round(first.info.seconds, 4)
+    if not first.info.proven_optimal and result.info.status is SolutionStatus.OPTIMAL:
+        # p is only as good as stage 1: not proven minimal, so neither is the backup coverage
+        info: SolveInfo = dataclasses.replace(result.info, status=SolutionStatus.FEASIBLE)
+        result = dataclasses.replace(result, info=info)
+    return result
+
+
 def locate(
     problem: Problem,
     model: str,
@@ -240,23 +260,10 @@ def locate(
     )
     precheck(problem, spec, params)
     check_memory(*model_size(problem, spec, params), limit_bytes=max_memory_bytes, source=problem.source)
-    first: Result | None = None
     if spec.p_from is not None and "p" not in params:
-        # p is the optimal count of another model (lscp-b: LSCP's), solved first with the shared parameters
-        stage = get_model(spec.p_from)
-        stage1 = {k: v for k, v in params.items() if k in stage.accepts and k != "objective"}
-        first = _solve_spec(problem, stage, {**stage1, **stage.defaults}, options)
-        if not first.info.has_solution:
-            return Result(spec.name, first.info, first.open, first.allocation, dict(params))
-        params["p"] = len(first.open)
-    result = _solve_spec(problem, spec, params, options)
-    if first is not None:
-        result.params["lscp_count"] = params["p"]
-        result.params["lscp_seconds"] = round(first.info.seconds, 4)
-        if not first.info.proven_optimal and result.info.status is SolutionStatus.OPTIMAL:
-            # p is only as good as stage 1: not proven minimal, so neither is the backup coverage
-            info: SolveInfo = dataclasses.replace(result.info, status=SolutionStatus.FEASIBLE)
-            result = dataclasses.replace(result, info=info)
+        result = _solve_with_count_from(problem, spec, params, options)
+    else:
+        result = _solve_spec(problem, spec, params, options)
     if check and result.info.has_solution:
         verdict = verify(problem, result)
         if not verdict.ok:
