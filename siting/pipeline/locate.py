@@ -2,9 +2,9 @@
 
 ``locate`` runs: parameter check -> precheck (provable infeasibility, naming the rows) -> build the
 Pyomo model -> solve with HiGHS -> read back open sites and allocation -> independent verification.
-Some models have an exact algorithm of their own (:data:`ALGORITHMS`, named by ``ModelSpec.algorithm``): p-center by bisection, and plain
-p-median (no decay, budget, cutoff or radius) by the distance-level formulation of
-:func:`siting.algorithms.pmedian.solve_pmedian`; their answers are verified the same way.
+Some models have an exact algorithm of their own (:data:`ALGORITHMS`, named by ``ModelSpec.algorithm``):
+p-center by bisection, and plain p-median (no decay, budget, cutoff or radius) by the distance-level
+formulation of :func:`siting.algorithms.pmedian.solve_pmedian`; their answers are verified the same way.
 """
 
 from __future__ import annotations

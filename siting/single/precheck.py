@@ -67,7 +67,8 @@ def check_params(spec: ModelSpec, params: dict[str, Any]) -> None:
         if not ok(params[name]):
             found.add(f"{text}, got {params[name]!r}", file=option_name(name))
     decay = params.get("decay")
-    if spec.decay_role == "attendance" and isinstance(decay, Decay) and decay.kind == "linear" and decay.cutoff_km is None:
+    if (spec.decay_role == "attendance" and isinstance(decay, Decay) and decay.kind == "linear"
+            and decay.cutoff_km is None):
         found.add("linear decay needs a cutoff distance (kind:beta:cutoff_km, or --max-distance-km)",
                   file="--decay")
     found.raise_if_any(ScenarioError)
