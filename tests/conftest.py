@@ -8,6 +8,9 @@ remember, two autouse fixtures audit every finished run directory (one holding a
 - at the end of the session (of each xdist worker), the runs that module- or session-scoped fixtures made
   with ``tmp_path_factory`` (everything under the session's base temporary directory that is not some
   test's ``tmp_path``). There is no opt-out here: tamper with a copy under the test's own ``tmp_path``.
+
+A test that makes HiGHS solve (itself or through a fixture) without ``@pytest.mark.solver`` fails, so the fast
+lane ``-m "not solver and not browser and not slow"`` never solves.
 """
 
 from __future__ import annotations
@@ -23,6 +26,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "no_audit: do not re-verify the run directories this test leaves behind")
+    _watch_highs()
+
+
+# ------------------------------------------------------------------ every test that solves is marked `solver`
+#: the test running now (its setup, call and teardown) and whether HiGHS ran a model during it
+_NOW: dict[str, object] = {"item": None, "solved": False}
+
+
+def _watch_highs() -> None:
+    """Note every ``highspy.Highs.run`` (the matrix route, the Pyomo route and the warehouse heuristic all
+    end there), so that a test which solves without ``@pytest.mark.solver`` fails (see makereport below)."""
+    try:
+        import highspy
+    except ImportError:  # nothing can solve
+        return
+    run = highspy.Highs.run
+    if getattr(run, "_siting_watched", False):
+        return
+
+    def watched(self, *args, **kwargs):
+        _NOW["solved"] = True
+        return run(self, *args, **kwargs)
+
+    watched._siting_watched = True
+    highspy.Highs.run = watched
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    _NOW.update(item=item, solved=False)
+    try:
+        return (yield)
+    finally:
+        _NOW.update(item=None, solved=False)
 
 
 def _audit_failures(manifests: list[Path]) -> list[str]:
@@ -73,4 +110,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep = yield
     if rep.when == "call":
         item.rep_call = rep
+    if (rep.when == "teardown" and rep.passed and _NOW["item"] is item and _NOW["solved"]
+            and item.get_closest_marker("solver") is None):
+        rep.outcome = "failed"
+        rep.longrepr = (f"{item.nodeid} ran HiGHS (in the test or a fixture it uses) but is not marked "
+                        "@pytest.mark.solver; the fast lane (-m 'not solver ...') must not solve")
     return rep

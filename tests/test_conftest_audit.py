@@ -1,4 +1,5 @@
-"""The conftest audit covers runs made by module-scoped ``tmp_path_factory`` fixtures (the hole of issue 14)."""
+"""The conftest guards: runs made by module-scoped ``tmp_path_factory`` fixtures are audited (the hole of
+issue 14), and a test that solves without ``@pytest.mark.solver`` fails."""
 
 from __future__ import annotations
 
@@ -37,3 +38,26 @@ def test_a_bad_run_made_by_a_module_fixture_fails_the_session(tmp_path: Path) ->
     assert run.returncode == 1, run.stdout + run.stderr
     assert "siting verify fails on a run a tmp_path_factory fixture made" in run.stdout
     assert "1 passed, 1 error" in run.stdout
+
+
+UNMARKED = '''
+import numpy as np
+from siting.core.problem import Problem
+from siting.pipeline.locate import locate
+
+def test_solves_without_the_mark():
+    problem = Problem.from_cost_matrix(np.array([[1.0, 2.0], [2.0, 1.0]]))
+    assert locate(problem, "mclp", p=1, radius_km=1.5).info.proven_optimal
+'''
+
+
+@pytest.mark.slow  # a pytest subprocess
+def test_a_test_that_solves_without_the_solver_mark_fails(tmp_path: Path) -> None:
+    shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
+    (tmp_path / "support").mkdir()
+    (tmp_path / "test_unmarked.py").write_text(UNMARKED, encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp",
+                          str(tmp_path / "base"), str(tmp_path / "test_unmarked.py")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "ran HiGHS (in the test or a fixture it uses) but is not marked @pytest.mark.solver" in run.stdout
