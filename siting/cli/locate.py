@@ -84,7 +84,7 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
     model = model.lower()
     spec = MODELS[model]
     found = DefectCollector()
-    if spec.name in ("cflp", "cflp-ss") and cap_col is None:
+    if spec.capacitated and cap_col is None:
         found.add(f"model {model} needs --capacity", file="--capacity")
     if budget_cny is not None and fixed_col is None:
         found.add("--budget-cny needs --fixed-cost (the column of fixed costs)", file="--budget-cny")

@@ -2,7 +2,11 @@
 
 Each model is a function ``build_<name>(problem, *, ...) -> pyomo ConcreteModel`` whose docstring states
 its maths, plus an ``extract(problem, model) -> (open, allocation)`` reading the solved values back onto
-the problem's pairs. :data:`MODELS` maps the public model name to a :class:`ModelSpec`.
+the problem's pairs. :data:`MODELS` maps the public model name to a :class:`~siting.model.spec.ModelSpec`,
+which carries all of the model's rules as data: parameters, defaults, the verifier's checks and objective,
+the memory estimate's shape and any exact algorithm of its own. Adding a model means a builder module and
+one :data:`MODELS` entry (plus an objective formula in the verifier if none of
+:data:`~siting.model.spec.OBJECTIVES` fits, and an algorithm entry if it has one).
 
 =========== ============================================================ ========
 name        model                                                        sense
@@ -24,20 +28,15 @@ p-center is solved by :func:`siting.pipeline.locate.locate` with a bisection ove
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
-
-import numpy as np
 
 from siting.core.errors import ScenarioError
-from siting.core.problem import Problem
 from siting.model.center import build_p_center, build_p_center_decision, extract_center
 from siting.model.cover import build_lscp, build_lscp_b, build_mclp, extract_cover
 from siting.model.decay import DECAY_KINDS, Decay
 from siting.model.median import build_attendance, build_p_median, extract_assignment, extract_single_source
 from siting.model.plant import build_cflp, build_uflp
+from siting.model.spec import ModelSpec
 
 __all__ = [
     "ModelSpec",
@@ -57,84 +56,50 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """How to build, read back and check one model.
-
-    Attributes
-    ----------
-    name
-        Public model name.
-    build
-        ``build(problem, **params) -> ConcreteModel``.
-    extract
-        ``extract(problem, model) -> (open, allocation)``: sorted open candidate indices and the fraction
-        of each problem pair's demand served.
-    sense
-        ``"min"`` or ``"max"``.
-    needs
-        Parameters that must be given.
-    accepts
-        Every parameter the build function takes.
-    assigns_all
-        Every demand must be served (a demand with no allowed candidate makes the model infeasible).
-    count
-        The model fixes the number of facilities to ``p``.
-    radius
-        Coverage uses ``radius_km`` (pairs beyond it serve nobody).
-    summary
-        One line for ``--help``.
-    """
-
-    name: str
-    build: Callable[..., Any]
-    extract: Callable[[Problem, Any], tuple[np.ndarray, np.ndarray]]
-    sense: str
-    needs: frozenset[str]
-    accepts: frozenset[str]
-    assigns_all: bool
-    count: bool
-    radius: bool
-    summary: str
-
-    def build_model(self, problem: Problem, params: dict[str, Any]) -> Any:
-        """Call :attr:`build` with the accepted, non-``None`` entries of ``params``."""
-        kw = {k: v for k, v in params.items() if k in self.accepts and v is not None}
-        return self.build(problem, **kw)
-
-
 _COMMON = frozenset({"max_distance_km", "budget_cny"})
+_PLANT = {"accepts": _COMMON | {"decay", "cost_per_unit_km"}, "sense": "min", "needs": frozenset(),
+          "assigns_all": True, "count": False, "radius": False, "objective": "fixed-plus-transport",
+          "decay_role": "impedance", "defaults": {"cost_per_unit_km": 1.0}}
 
+#: Every single-level model and its rules (:class:`~siting.model.spec.ModelSpec`): a new model is a
+#: builder module plus one entry here.
 MODELS: dict[str, ModelSpec] = {
     s.name: s
     for s in (
-        ModelSpec("p-median", build_p_median, extract_assignment, "min", frozenset({"p"}),
-                  _COMMON | {"p", "decay"}, True, True, False,
-                  "minimise demand-weighted distance with p facilities"),
-        ModelSpec("p-center", build_p_center, extract_center, "min", frozenset({"p"}),
-                  _COMMON | {"p"}, True, True, False,
-                  "minimise the largest demand-to-facility distance with p facilities"),
-        ModelSpec("lscp", build_lscp, extract_cover, "min", frozenset({"radius_km"}),
-                  _COMMON | {"radius_km", "objective"}, True, False, True,
-                  "fewest facilities (or least fixed cost) so that all demand is within the radius"),
-        ModelSpec("lscp-b", build_lscp_b, extract_cover, "max", frozenset({"radius_km"}),
-                  _COMMON | {"radius_km", "p"}, True, True, True,
-                  "LSCP's minimal count, then maximise demand covered at least twice"),
-        ModelSpec("mclp", build_mclp, extract_cover, "max", frozenset({"radius_km", "p"}),
-                  _COMMON | {"radius_km", "p"}, False, True, True,
-                  "maximise demand covered within the radius with p facilities"),
-        ModelSpec("attendance", build_attendance, extract_assignment, "max", frozenset({"p", "decay"}),
-                  _COMMON | {"p", "decay"}, False, True, False,
-                  "maximise attendance (demand weighted by distance decay) with p facilities"),
-        ModelSpec("uflp", build_uflp, extract_assignment, "min", frozenset(),
-                  _COMMON | {"decay", "cost_per_unit_km"}, True, False, False,
-                  "minimise fixed plus assignment cost, free number of facilities"),
-        ModelSpec("cflp", partial(build_cflp, single_source=False), extract_assignment, "min", frozenset(),
-                  _COMMON | {"decay", "cost_per_unit_km"}, True, False, False,
-                  "capacitated facility location, demand may be split"),
-        ModelSpec("cflp-ss", partial(build_cflp, single_source=True), extract_single_source, "min",
-                  frozenset(), _COMMON | {"decay", "cost_per_unit_km"}, True, False, False,
-                  "capacitated facility location, each demand served by one facility"),
+        ModelSpec(name="p-median", build=build_p_median, extract=extract_assignment, sense="min",
+                  needs=frozenset({"p"}), accepts=_COMMON | {"p", "decay"}, assigns_all=True, count=True,
+                  radius=False, objective="weighted-impedance", decay_role="impedance",
+                  algorithm="p-median radius formulation", algorithm_params=frozenset({"p"}),
+                  summary="minimise demand-weighted distance with p facilities"),
+        ModelSpec(name="p-center", build=build_p_center, extract=extract_center, sense="min",
+                  needs=frozenset({"p"}), accepts=_COMMON | {"p"}, assigns_all=True, count=True, radius=False,
+                  objective="largest-distance", algorithm="p-center bisection",
+                  summary="minimise the largest demand-to-facility distance with p facilities"),
+        ModelSpec(name="lscp", build=build_lscp, extract=extract_cover, sense="min",
+                  needs=frozenset({"radius_km"}), accepts=_COMMON | {"radius_km", "objective"}, assigns_all=True,
+                  count=False, radius=True, objective="site-count", size_shape="cover",
+                  defaults={"objective": "count"},
+                  summary="fewest facilities (or least fixed cost) so that all demand is within the radius"),
+        ModelSpec(name="lscp-b", build=build_lscp_b, extract=extract_cover, sense="max",
+                  needs=frozenset({"radius_km"}), accepts=_COMMON | {"radius_km", "p"}, assigns_all=True,
+                  count=True, radius=True, objective="backup-coverage", size_shape="cover", p_from="lscp",
+                  summary="LSCP's minimal count, then maximise demand covered at least twice"),
+        ModelSpec(name="mclp", build=build_mclp, extract=extract_cover, sense="max",
+                  needs=frozenset({"radius_km", "p"}), accepts=_COMMON | {"radius_km", "p"}, assigns_all=False,
+                  count=True, radius=True, objective="coverage", size_shape="cover",
+                  summary="maximise demand covered within the radius with p facilities"),
+        ModelSpec(name="attendance", build=build_attendance, extract=extract_assignment, sense="max",
+                  needs=frozenset({"p", "decay"}), accepts=_COMMON | {"p", "decay"}, assigns_all=False,
+                  count=True, radius=False, objective="attendance", decay_role="attendance",
+                  summary="maximise attendance (demand weighted by distance decay) with p facilities"),
+        ModelSpec(name="uflp", build=build_uflp, extract=extract_assignment, **_PLANT,
+                  summary="minimise fixed plus assignment cost, free number of facilities"),
+        ModelSpec(name="cflp", build=partial(build_cflp, single_source=False), extract=extract_assignment,
+                  capacitated=True, **_PLANT,
+                  summary="capacitated facility location, demand may be split"),
+        ModelSpec(name="cflp-ss", build=partial(build_cflp, single_source=True), extract=extract_single_source,
+                  capacitated=True, single_source=True, **_PLANT,
+                  summary="capacitated facility location, each demand served by one facility"),
     )
 }
 

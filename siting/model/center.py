@@ -57,32 +57,44 @@ def build_p_center(
     distances with :func:`build_p_center_decision`, which is much faster on large instances. Both are
     checked against enumeration in the tests.
     """
-    import pyomo.environ as pyo
-
     ix = pair_index(problem, max_distance_km=max_distance_km)
     if formulation == "assignment":
-        model = base_model(ix, "p-center")
-        xs = add_pair_vars(model, ix)
-        add_assignment(model, ix, xs, exact=True)
-        add_link(model, ix, xs)
-        add_count(model, p)
-        add_budget(model, problem.fixed_cost_cny, budget_cny)
-        model.z = pyo.Var(domain=pyo.NonNegativeReals)
-        ptr, d = ix.row_ptr, ix.dist
-
-        def radius_rule(m_: Any, i: int) -> Any:
-            a, b = int(ptr[i]), int(ptr[i + 1])
-            if a == b:
-                return pyo.Constraint.Skip
-            return linear_sum(d[a:b], xs[a:b]) - m_.z <= 0
-
-        model.radius = pyo.Constraint(model.I, rule=radius_rule)
-        model.obj = pyo.Objective(expr=model.z, sense=pyo.minimize)
-        return model
+        return _assignment_model(problem, ix, p=p, budget_cny=budget_cny)
     if formulation != "radius":
         raise ValueError(f"unknown p-center formulation {formulation!r}")
+    return _radius_model(problem, ix, p=p, budget_cny=budget_cny)
+
+
+def _assignment_model(problem: Problem, ix: Any, *, p: int, budget_cny: float | None) -> Any:
+    """The textbook p-center model (see :func:`build_p_center`, ``formulation="assignment"``)."""
+    import pyomo.environ as pyo
+
     model = base_model(ix, "p-center")
-    # groups = (demand, distinct distance), pairs sorted by demand then distance
+    xs = add_pair_vars(model, ix)
+    add_assignment(model, ix, xs, exact=True)
+    add_link(model, ix, xs)
+    add_count(model, p)
+    add_budget(model, problem.fixed_cost_cny, budget_cny)
+    model.z = pyo.Var(domain=pyo.NonNegativeReals)
+    ptr, d = ix.row_ptr, ix.dist
+
+    def radius_rule(m_: Any, i: int) -> Any:
+        a, b = int(ptr[i]), int(ptr[i + 1])
+        if a == b:
+            return pyo.Constraint.Skip
+        return linear_sum(d[a:b], xs[a:b]) - m_.z <= 0
+
+    model.radius = pyo.Constraint(model.I, rule=radius_rule)
+    model.obj = pyo.Objective(expr=model.z, sense=pyo.minimize)
+    return model
+
+
+def _distance_groups(ix: Any) -> tuple[np.ndarray, ...]:
+    """Groups (demand, distinct distance) of the pairs sorted by demand then distance.
+
+    Returns ``(gj, g_ptr, g_dem, g_dist, first, last)``: candidates in group order, the group pointer into
+    them, each group's demand and distance, and whether it is its demand's first / last group.
+    """
     order = np.lexsort((ix.dist, ix.pi))
     gi, gd, gj = ix.pi[order], ix.dist[order], ix.pj[order]
     k = len(order)
@@ -97,6 +109,16 @@ def build_p_center(
     first[1:] = g_dem[1:] != g_dem[:-1]
     last = np.ones(n_g, dtype=bool)
     last[:-1] = g_dem[:-1] != g_dem[1:]
+    return gj, g_ptr, g_dem, g_dist, first, last
+
+
+def _radius_model(problem: Problem, ix: Any, *, p: int, budget_cny: float | None) -> Any:
+    """The chained distinct-distance p-center model (see :func:`build_p_center`, ``formulation="radius"``)."""
+    import pyomo.environ as pyo
+
+    model = base_model(ix, "p-center")
+    gj, g_ptr, _, g_dist, first, last = _distance_groups(ix)
+    n_g = len(g_dist)
     base = float(g_dist[first].max()) if n_g else 0.0
     zg = np.flatnonzero(~last)  # groups with a z variable
     nxt = g_dist[np.minimum(zg + 1, max(n_g - 1, 0))]

@@ -80,6 +80,34 @@ def network_costs(problem: NetworkProblem, result: NetworkResult) -> dict[str, d
     return out
 
 
+class _Flags:
+    """Violations found so far, one line per rule (items capped at five)."""
+
+    def __init__(self) -> None:
+        self.bad: list[str] = []
+
+    def __call__(self, rule: str, items: np.ndarray | list[Any], what: str) -> None:
+        items = list(items)
+        if items:
+            shown = ", ".join(str(s) for s in items[:5])
+            more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
+            self.bad.append(f"{rule}: {what}: {shown}{more}")
+
+    def add(self, line: str) -> None:
+        self.bad.append(line)
+
+
+@dataclass
+class _Arrays:
+    """The solution as arrays, per tier, and the volume tolerance."""
+
+    opened: list[np.ndarray]
+    used: list[np.ndarray]
+    flow: list[np.ndarray]
+    tol: float
+    vtol: float
+
+
 def verify_network(problem: NetworkProblem, result: NetworkResult, *, tol: float = 1e-6) -> NetworkCheck:
     """Check every structural rule of ``result`` against ``problem`` (see the module docstring).
 
@@ -94,123 +122,28 @@ def verify_network(problem: NetworkProblem, result: NetworkResult, *, tol: float
     -------
     NetworkCheck
     """
-    bad: list[str] = []
     p = problem
     T = p.n_tiers
-
-    def flag(rule: str, items: np.ndarray | list[Any], what: str) -> None:
-        items = list(items)
-        if items:
-            shown = ", ".join(str(s) for s in items[:5])
-            more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
-            bad.append(f"{rule}: {what}: {shown}{more}")
-
     if not result.has_solution:
         return NetworkCheck(ok=False, violations=["no solution to verify"])
     if len(result.open) != T or len(result.link_used) != T or len(result.link_flow) != T:
         return NetworkCheck(ok=False, violations=[f"solution has the wrong number of tiers (expected {T})"])
-    opened = [np.asarray(o, dtype=bool) for o in result.open]
-    used = [np.asarray(u, dtype=bool) for u in result.link_used]
-    flow = [np.asarray(f, dtype=np.float64) for f in result.link_flow]
+    a = _Arrays([np.asarray(o, dtype=bool) for o in result.open], [np.asarray(u, dtype=bool) for u in result.link_used],
+                [np.asarray(f, dtype=np.float64) for f in result.link_flow], tol, tol * max(float(p.weight.sum()), 1.0))
     for t, tier in enumerate(p.tiers):
-        if len(opened[t]) != tier.size or len(used[t]) != len(p.links[t]) or len(flow[t]) != len(p.links[t]):
+        if len(a.opened[t]) != tier.size or len(a.used[t]) != len(p.links[t]) or len(a.flow[t]) != len(p.links[t]):
             return NetworkCheck(ok=False, violations=[f"tier {tier.name!r}: solution arrays have the wrong length"])
-    total_w = float(p.weight.sum())
-    vtol = tol * max(total_w, 1.0)
-
-    for t, tier in enumerate(p.tiers):
-        lk = p.links[t]
-        ids = tier.ids
-        kids = p.child_ids(t)
-        n_child = p.n_children(t)
-        # links: used only towards open parents; flows non-negative and only on used links
-        flag(f"tier {tier.name}", [f"{kids[lk.child[l]]}->{ids[lk.parent[l]]}" for l in np.flatnonzero(used[t] & ~opened[t][lk.parent])],
-             "link used to a closed facility")
-        flag(f"tier {tier.name}", [f"{kids[lk.child[l]]}->{ids[lk.parent[l]]}" for l in np.flatnonzero(flow[t] < -vtol)], "negative volume")
-        flag(f"tier {tier.name}", [f"{kids[lk.child[l]]}->{ids[lk.parent[l]]}" for l in np.flatnonzero(~used[t] & (np.abs(flow[t]) > vtol))],
-             "volume on an unused link")
-        # radii
-        far = np.flatnonzero(used[t] & (lk.distance_km > tier.radius_km * (1 + 1e-9) + 1e-9))
-        flag(f"tier {tier.name} radius {tier.radius_km:g} km", [f"{kids[lk.child[l]]}->{ids[lk.parent[l]]} ({lk.distance_km[l]:.2f} km)" for l in far],
-             "link longer than the radius")
-        if lk.time_min is not None and math.isfinite(tier.radius_min):
-            slow = np.flatnonzero(used[t] & (lk.time_min > tier.radius_min * (1 + 1e-9) + 1e-9))
-            flag(f"tier {tier.name} radius {tier.radius_min:g} min", [f"{kids[lk.child[l]]}->{ids[lk.parent[l]]}" for l in slow], "link slower than the radius")
-        # same-group rule
-        if tier.link_same:
-            child_groups = p.demand_groups if t == T - 1 else p.tiers[t + 1].groups
-            if tier.link_same in child_groups and tier.link_same in tier.groups:
-                cg = child_groups[tier.link_same][lk.child]
-                pg = tier.groups[tier.link_same][lk.parent]
-                diff = np.flatnonzero(used[t] & (cg != pg))
-                flag(f"tier {tier.name} same {tier.link_same}", [f"{kids[lk.child[l]]}->{ids[lk.parent[l]]}" for l in diff], "link across groups")
-            else:
-                bad.append(f"tier {tier.name}: group {tier.link_same!r} missing on one side; cannot check the same-group rule")
-        # children: number of used parent links and volume
-        n_used = np.bincount(lk.child, weights=used[t].astype(float), minlength=n_child)
-        sent = np.bincount(lk.child, weights=flow[t], minlength=n_child)
+    flag = _Flags()
+    for t in range(T):
+        _check_links(p, t, a, flag)
         if t == T - 1:
-            if p.single_sourcing:
-                flag("single sourcing", kids[np.flatnonzero(n_used > 1)], "demand served by more than one facility")
-                full = used[t] & (np.abs(flow[t] - p.weight[lk.child]) > tol * np.maximum(p.weight[lk.child], 1.0))
-                flag("single sourcing", [f"{kids[lk.child[l]]}->{ids[lk.parent[l]]}" for l in np.flatnonzero(full)], "partial volume on a link")
-            served = sent
-            if p.objective == "cost":
-                short = np.flatnonzero(np.abs(served - p.weight) > tol * np.maximum(p.weight, 1.0))
-                flag("assignment", kids[short], "demand not fully served")
-            else:
-                over = np.flatnonzero(served > p.weight * (1 + tol) + tol)
-                flag("assignment", kids[over], "demand served more than once")
-                if p.single_sourcing:
-                    part = np.flatnonzero((served > tol) & (np.abs(served - p.weight) > tol * np.maximum(p.weight, 1.0)))
-                    flag("assignment", kids[part], "demand partly served")
+            _check_demand(p, a, flag)
         else:
-            child_open = opened[t + 1]
-            flag("hierarchy", kids[np.flatnonzero(child_open & (n_used != 1))], f"open {p.tiers[t + 1].name} without exactly one {tier.name}")
-            flag("hierarchy", kids[np.flatnonzero(~child_open & (n_used > 0))], f"closed {p.tiers[t + 1].name} linked to a {tier.name}")
-            # conservation: what child j sends up = what j receives from below
-            below = p.links[t + 1]
-            received = np.bincount(below.parent, weights=flow[t + 1], minlength=n_child)
-            off = np.flatnonzero(np.abs(sent - received) > vtol)
-            flag("flow conservation", [f"{kids[j]} (in {received[j]:.6g}, out {sent[j]:.6g})" for j in off], "inflow != outflow")
-        # facility-level: inflow, capacity, closed facilities receive nothing
-        inflow = np.bincount(lk.parent, weights=flow[t], minlength=tier.size)
-        over = np.flatnonzero(inflow > tier.capacity * (1 + tol) + vtol)
-        flag(f"tier {tier.name} capacity", [f"{ids[j]} ({inflow[j]:.6g} > {tier.capacity[j]:.6g})" for j in over], "over capacity")
-        flag(f"tier {tier.name}", ids[np.flatnonzero(~opened[t] & (inflow > vtol))], "closed facility handles volume")
-        flag(f"tier {tier.name} required", ids[np.flatnonzero(tier.required & ~opened[t])], "required site not open")
-        flag(f"tier {tier.name} forbidden", ids[np.flatnonzero(tier.forbidden & opened[t])], "forbidden site open")
-        if t == 0 and T > 1:
-            pass  # the top tier has no parent
-        # gateway access, from coordinates
-        gw = tier.gateway
-        if gw is not None and len(gw.ids) and opened[t].any():
-            o = np.flatnonzero(opened[t])
-            d = _great_circle_km(tier.lon[o][:, None], tier.lat[o][:, None], gw.lon[None, :], gw.lat[None, :]) * gw.circuity
-            far = o[d.min(axis=1) > gw.radius_km * (1 + 1e-9) + 1e-6]
-            flag(f"tier {tier.name} gateway {gw.radius_km:g} km", ids[far], "open site too far from every gateway")
-        elif gw is not None and not len(gw.ids) and opened[t].any():
-            bad.append(f"tier {tier.name} gateway: sites open but no gateway point exists")
-
-    # counts
-    for rule in p.counts:
-        tier = p.tiers[rule.tier]
-        o = opened[rule.tier]
-        if rule.by is None:
-            groups = [("total", int(o.sum()))]
-        else:
-            lab = tier.groups.get(rule.by)
-            if lab is None:
-                bad.append(f"count rule {rule.describe(tier.name)}: tier has no group {rule.by!r}")
-                continue
-            groups = [(g, int(np.sum(o & (lab == g)))) for g in rule.groups]
-        cmp = {"==": lambda a, b: a == b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b}[rule.sense]
-        wrong = [f"{g} has {c}" for g, c in groups if not cmp(c, rule.value)]
-        flag(f"count ({rule.describe(tier.name)})", wrong, "violated")
-
-    # co-location
+            _check_hierarchy(p, t, a, flag)
+        _check_facilities(p, t, a, flag)
+    _check_counts(p, a.opened, flag)
     if not p.colocation and T > 1:
-        keys = np.concatenate([tier.site[opened[t]].astype(str) for t, tier in enumerate(p.tiers)])
+        keys = np.concatenate([tier.site[a.opened[t]].astype(str) for t, tier in enumerate(p.tiers)])
         uniq, cnt = np.unique(keys, return_counts=True)
         flag("co-location", uniq[cnt > 1], "site hosts more than one tier")
 
@@ -220,12 +153,122 @@ def verify_network(problem: NetworkProblem, result: NetworkResult, *, tol: float
     if math.isfinite(p.budget_cny):
         spent = total if p.budget_scope == "total" else fixed_total
         if spent > p.budget_cny * (1 + tol) + 1e-6:
-            bad.append(f"budget: annual {p.budget_scope} cost {spent:,.2f} CNY exceeds {p.budget_cny:,.2f} CNY")
+            flag.add(f"budget: annual {p.budget_scope} cost {spent:,.2f} CNY exceeds {p.budget_cny:,.2f} CNY")
     if p.objective == "cost":
         recomputed = total
     else:
-        recomputed = float(flow[T - 1].sum())
+        recomputed = float(a.flow[T - 1].sum())
     reported = result.info.objective
     if not math.isfinite(reported) or abs(reported - recomputed) > tol * max(abs(recomputed), 1.0) + 1e-6:
-        bad.append(f"objective: reported {reported!r}, recomputed {recomputed!r}")
-    return NetworkCheck(ok=not bad, violations=bad, objective_recomputed=recomputed, costs=costs)
+        flag.add(f"objective: reported {reported!r}, recomputed {recomputed!r}")
+    return NetworkCheck(ok=not flag.bad, violations=flag.bad, objective_recomputed=recomputed, costs=costs)
+
+
+def _check_links(p: NetworkProblem, t: int, a: _Arrays, flag: _Flags) -> None:
+    """Used links go to open parents, carry non-negative volume, keep within the radii and the group rule."""
+    tier, lk, T = p.tiers[t], p.links[t], p.n_tiers
+    ids, kids = tier.ids, p.child_ids(t)
+    used, flow, opened, vtol = a.used[t], a.flow[t], a.opened[t], a.vtol
+
+    def names(links: np.ndarray) -> list[str]:
+        return [f"{kids[lk.child[l]]}->{ids[lk.parent[l]]}" for l in links]
+
+    flag(f"tier {tier.name}", names(np.flatnonzero(used & ~opened[lk.parent])), "link used to a closed facility")
+    flag(f"tier {tier.name}", names(np.flatnonzero(flow < -vtol)), "negative volume")
+    flag(f"tier {tier.name}", names(np.flatnonzero(~used & (np.abs(flow) > vtol))), "volume on an unused link")
+    far = np.flatnonzero(used & (lk.distance_km > tier.radius_km * (1 + 1e-9) + 1e-9))
+    flag(f"tier {tier.name} radius {tier.radius_km:g} km",
+         [f"{kids[lk.child[l]]}->{ids[lk.parent[l]]} ({lk.distance_km[l]:.2f} km)" for l in far],
+         "link longer than the radius")
+    if lk.time_min is not None and math.isfinite(tier.radius_min):
+        slow = np.flatnonzero(used & (lk.time_min > tier.radius_min * (1 + 1e-9) + 1e-9))
+        flag(f"tier {tier.name} radius {tier.radius_min:g} min", names(slow), "link slower than the radius")
+    if tier.link_same:
+        child_groups = p.demand_groups if t == T - 1 else p.tiers[t + 1].groups
+        if tier.link_same in child_groups and tier.link_same in tier.groups:
+            cg = child_groups[tier.link_same][lk.child]
+            pg = tier.groups[tier.link_same][lk.parent]
+            flag(f"tier {tier.name} same {tier.link_same}", names(np.flatnonzero(used & (cg != pg))),
+                 "link across groups")
+        else:
+            flag.add(f"tier {tier.name}: group {tier.link_same!r} missing on one side; cannot check the same-group rule")
+
+
+def _check_demand(p: NetworkProblem, a: _Arrays, flag: _Flags) -> None:
+    """Bottom tier: single sourcing and each demand served in full (cost) or at most once (coverage)."""
+    t = p.n_tiers - 1
+    tier, lk, kids, tol = p.tiers[t], p.links[t], p.child_ids(t), a.tol
+    used, flow = a.used[t], a.flow[t]
+    n_child = p.n_children(t)
+    n_used = np.bincount(lk.child, weights=used.astype(float), minlength=n_child)
+    served = np.bincount(lk.child, weights=flow, minlength=n_child)
+    if p.single_sourcing:
+        flag("single sourcing", kids[np.flatnonzero(n_used > 1)], "demand served by more than one facility")
+        full = used & (np.abs(flow - p.weight[lk.child]) > tol * np.maximum(p.weight[lk.child], 1.0))
+        flag("single sourcing", [f"{kids[lk.child[l]]}->{tier.ids[lk.parent[l]]}" for l in np.flatnonzero(full)],
+             "partial volume on a link")
+    if p.objective == "cost":
+        short = np.flatnonzero(np.abs(served - p.weight) > tol * np.maximum(p.weight, 1.0))
+        flag("assignment", kids[short], "demand not fully served")
+    else:
+        over = np.flatnonzero(served > p.weight * (1 + tol) + tol)
+        flag("assignment", kids[over], "demand served more than once")
+        if p.single_sourcing:
+            part = np.flatnonzero((served > tol) & (np.abs(served - p.weight) > tol * np.maximum(p.weight, 1.0)))
+            flag("assignment", kids[part], "demand partly served")
+
+
+def _check_hierarchy(p: NetworkProblem, t: int, a: _Arrays, flag: _Flags) -> None:
+    """Tiers below the top: one parent per open child, none for closed ones, and flow conservation."""
+    tier, lk, kids = p.tiers[t], p.links[t], p.child_ids(t)
+    n_child = p.n_children(t)
+    n_used = np.bincount(lk.child, weights=a.used[t].astype(float), minlength=n_child)
+    sent = np.bincount(lk.child, weights=a.flow[t], minlength=n_child)
+    child_open = a.opened[t + 1]
+    flag("hierarchy", kids[np.flatnonzero(child_open & (n_used != 1))],
+         f"open {p.tiers[t + 1].name} without exactly one {tier.name}")
+    flag("hierarchy", kids[np.flatnonzero(~child_open & (n_used > 0))],
+         f"closed {p.tiers[t + 1].name} linked to a {tier.name}")
+    # conservation: what child j sends up = what j receives from below
+    below = p.links[t + 1]
+    received = np.bincount(below.parent, weights=a.flow[t + 1], minlength=n_child)
+    off = np.flatnonzero(np.abs(sent - received) > a.vtol)
+    flag("flow conservation", [f"{kids[j]} (in {received[j]:.6g}, out {sent[j]:.6g})" for j in off],
+         "inflow != outflow")
+
+
+def _check_facilities(p: NetworkProblem, t: int, a: _Arrays, flag: _Flags) -> None:
+    """Capacity, closed sites idle, required open, forbidden closed, gateway access (from coordinates)."""
+    tier, lk, ids, opened = p.tiers[t], p.links[t], p.tiers[t].ids, a.opened[t]
+    inflow = np.bincount(lk.parent, weights=a.flow[t], minlength=tier.size)
+    over = np.flatnonzero(inflow > tier.capacity * (1 + a.tol) + a.vtol)
+    flag(f"tier {tier.name} capacity", [f"{ids[j]} ({inflow[j]:.6g} > {tier.capacity[j]:.6g})" for j in over],
+         "over capacity")
+    flag(f"tier {tier.name}", ids[np.flatnonzero(~opened & (inflow > a.vtol))], "closed facility handles volume")
+    flag(f"tier {tier.name} required", ids[np.flatnonzero(tier.required & ~opened)], "required site not open")
+    flag(f"tier {tier.name} forbidden", ids[np.flatnonzero(tier.forbidden & opened)], "forbidden site open")
+    gw = tier.gateway
+    if gw is not None and len(gw.ids) and opened.any():
+        o = np.flatnonzero(opened)
+        d = _great_circle_km(tier.lon[o][:, None], tier.lat[o][:, None], gw.lon[None, :], gw.lat[None, :]) * gw.circuity
+        far = o[d.min(axis=1) > gw.radius_km * (1 + 1e-9) + 1e-6]
+        flag(f"tier {tier.name} gateway {gw.radius_km:g} km", ids[far], "open site too far from every gateway")
+    elif gw is not None and not len(gw.ids) and opened.any():
+        flag.add(f"tier {tier.name} gateway: sites open but no gateway point exists")
+
+
+def _check_counts(p: NetworkProblem, opened: list[np.ndarray], flag: _Flags) -> None:
+    for rule in p.counts:
+        tier = p.tiers[rule.tier]
+        o = opened[rule.tier]
+        if rule.by is None:
+            groups = [("total", int(o.sum()))]
+        else:
+            lab = tier.groups.get(rule.by)
+            if lab is None:
+                flag.add(f"count rule {rule.describe(tier.name)}: tier has no group {rule.by!r}")
+                continue
+            groups = [(g, int(np.sum(o & (lab == g)))) for g in rule.groups]
+        cmp = {"==": lambda a, b: a == b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b}[rule.sense]
+        wrong = [f"{g} has {c}" for g, c in groups if not cmp(c, rule.value)]
+        flag(f"count ({rule.describe(tier.name)})", wrong, "violated")

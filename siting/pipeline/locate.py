@@ -2,15 +2,16 @@
 
 ``locate`` runs: parameter check -> precheck (provable infeasibility, naming the rows) -> build the
 Pyomo model -> solve with HiGHS -> read back open sites and allocation -> independent verification.
-Some models have an exact algorithm of their own (:data:`_ALGORITHMS`): p-center by bisection, and plain
-p-median (no decay, budget, cutoff or radius) by the distance-level formulation of
-:func:`siting.algorithms.pmedian.solve_pmedian`; their answers are verified the same way.
+Some models have an exact algorithm of their own (:data:`ALGORITHMS`, named by ``ModelSpec.algorithm``):
+p-center by bisection, and plain p-median (no decay, budget, cutoff or radius) by the distance-level
+formulation of :func:`siting.algorithms.pmedian.solve_pmedian`; their answers are verified the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 import numpy as np
 from siting.provenance.memory import check_memory, model_size
@@ -44,19 +45,15 @@ def model_params(
 ) -> dict[str, Any]:
     """The parameter dict of a run, with model defaults filled in and checked (:class:`ScenarioError`).
 
-    Defaults: LSCP ``objective="count"``; UFLP/CFLP ``cost_per_unit_km=1``; a linear decay without its
-    own cutoff in ``attendance`` uses ``max_distance_km``.
+    Defaults come from :attr:`ModelSpec.defaults` (LSCP ``objective="count"``; UFLP/CFLP
+    ``cost_per_unit_km=1``); a linear attendance decay without its own cutoff uses ``max_distance_km``.
     """
     try:
         decay = Decay.parse(decay)
     except ScenarioError as exc:  # name the option in every line
         raise ScenarioError([Defect(str(d), "--decay") if isinstance(d, str) else
                              d if d.file else dataclasses.replace(d, file="--decay") for d in exc.defects]) from None
-    if spec.name == "lscp" and objective is None:
-        objective = "count"
-    if "cost_per_unit_km" in spec.accepts and cost_per_unit_km is None:
-        cost_per_unit_km = 1.0
-    if (spec.name == "attendance" and decay is not None and decay.kind == "linear"
+    if (spec.decay_role == "attendance" and decay is not None and decay.kind == "linear"
             and decay.cutoff_km is None and max_distance_km is not None):
         decay = dataclasses.replace(decay, cutoff_km=float(max_distance_km))
     params = {
@@ -68,6 +65,9 @@ def model_params(
         "objective": objective,
         "cost_per_unit_km": cost_per_unit_km,
     }
+    for name, value in spec.defaults.items():  # in place: the order of the keys is part of summary.json
+        if params.get(name) is None:
+            params[name] = value
     params = {k: v for k, v in params.items() if v is not None}
     check_params(spec, params)
     if "p" in params:
@@ -132,16 +132,12 @@ def _p_median_fast(
     return info, res.open, res.allocation, None
 
 
-def _plain_p_median(params: dict[str, Any]) -> bool:
-    """The fast p-median path applies to the plain model only: no decay, budget, cutoff or radius."""
-    return set(params) <= {"p"}
-
-
-#: model name -> (exact algorithm of its own, applies(params)); other models and parameter sets use the
-#: plain Pyomo formulation of their :class:`ModelSpec`
-_ALGORITHMS: dict[str, tuple[Any, Any]] = {
-    "p-center": (p_center_bisection, lambda params: True),
-    "p-median": (_p_median_fast, _plain_p_median),
+#: exact algorithms of their own, by the name a :class:`ModelSpec` gives in ``algorithm``; each is called as
+#: ``algorithm(problem, params, options) -> (SolveInfo, open, allocation, model or None)``. Runs whose
+#: parameters the algorithm does not cover (:meth:`ModelSpec.uses_algorithm`) use the plain formulation.
+ALGORITHMS: dict[str, Callable[..., tuple[Any, np.ndarray, np.ndarray, Any]]] = {
+    "p-center bisection": p_center_bisection,
+    "p-median radius formulation": _p_median_fast,
 }
 
 
@@ -149,10 +145,9 @@ def _solve_spec(problem: Problem, spec: ModelSpec, params: dict[str, Any], optio
     import pyomo.environ  # noqa: F401  - the first import is slow; keep it out of build_seconds
 
     stored = {k: (v.to_dict() if isinstance(v, Decay) else v) for k, v in params.items()}
-    algorithm, applies = _ALGORITHMS.get(spec.name, (None, None))
-    if algorithm is not None and applies(params):
+    if spec.uses_algorithm(params):
         # an exact algorithm of its own (p-center bisection, the p-median radius formulation)
-        info, open_, alloc, model = algorithm(problem, params, options)
+        info, open_, alloc, model = ALGORITHMS[spec.algorithm](problem, params, options)
         if info.has_solution or model is None:
             return Result(spec.name, info, np.asarray(open_, dtype=np.int64) if info.has_solution
                           else np.zeros(0, dtype=np.int64), alloc if info.has_solution else np.zeros(0), stored)
@@ -174,6 +169,26 @@ def _solve_spec(problem: Problem, spec: ModelSpec, params: dict[str, Any], optio
         return Result(spec.name, info, np.zeros(0, dtype=np.int64), np.zeros(0), stored)
     open_, alloc = spec.extract(problem, model)
     return Result(spec.name, info, open_, alloc, stored)
+
+
+def _solve_with_count_from(problem: Problem, spec: ModelSpec, params: dict[str, Any],
+                           options: SolverOptions) -> Result:
+    """Two stages: ``p`` is the optimal count of ``spec.p_from`` (lscp-b: LSCP's), solved first with the
+    parameters both models accept; the result records it as ``lscp_count`` with the stage's seconds."""
+    stage = get_model(spec.p_from)
+    stage1 = {k: v for k, v in params.items() if k in stage.accepts and k != "objective"}
+    first = _solve_spec(problem, stage, {**stage1, **stage.defaults}, options)
+    if not first.info.has_solution:
+        return Result(spec.name, first.info, first.open, first.allocation, dict(params))
+    params["p"] = len(first.open)
+    result = _solve_spec(problem, spec, params, options)
+    result.params["lscp_count"] = params["p"]
+    result.params["lscp_seconds"] = round(first.info.seconds, 4)
+    if not first.info.proven_optimal and result.info.status is SolutionStatus.OPTIMAL:
+        # p is only as good as stage 1: not proven minimal, so neither is the backup coverage
+        info: SolveInfo = dataclasses.replace(result.info, status=SolutionStatus.FEASIBLE)
+        result = dataclasses.replace(result, info=info)
+    return result
 
 
 def locate(
@@ -244,22 +259,11 @@ def locate(
         max_distance_km=max_distance_km, objective=objective, cost_per_unit_km=cost_per_unit_km,
     )
     precheck(problem, spec, params)
-    check_memory(*model_size(problem, spec.name, params), limit_bytes=max_memory_bytes, source=problem.source)
-    first: Result | None = None
-    if spec.name == "lscp-b" and "p" not in params:
-        stage1 = {k: v for k, v in params.items() if k in ("radius_km", "max_distance_km", "budget_cny")}
-        first = _solve_spec(problem, get_model("lscp"), {**stage1, "objective": "count"}, options)
-        if not first.info.has_solution:
-            return Result(spec.name, first.info, first.open, first.allocation, dict(params))
-        params["p"] = len(first.open)
-    result = _solve_spec(problem, spec, params, options)
-    if first is not None:
-        result.params["lscp_count"] = params["p"]
-        result.params["lscp_seconds"] = round(first.info.seconds, 4)
-        if not first.info.proven_optimal and result.info.status is SolutionStatus.OPTIMAL:
-            # p is only as good as stage 1: not proven minimal, so neither is the backup coverage
-            info: SolveInfo = dataclasses.replace(result.info, status=SolutionStatus.FEASIBLE)
-            result = dataclasses.replace(result, info=info)
+    check_memory(*model_size(problem, spec, params), limit_bytes=max_memory_bytes, source=problem.source)
+    if spec.p_from is not None and "p" not in params:
+        result = _solve_with_count_from(problem, spec, params, options)
+    else:
+        result = _solve_spec(problem, spec, params, options)
     if check and result.info.has_solution:
         verdict = verify(problem, result)
         if not verdict.ok:

@@ -102,7 +102,7 @@ def audit_network_run(run_dir: Path, manifest: dict[str, Any], checks: Any, *, s
     """Add the checks of a scenario run to ``checks`` (see :func:`siting.provenance.audit.audit`)."""
     from siting.core.network import NetworkResult
     from siting.core.results import SolveInfo
-    from siting.network.verify import network_costs, verify_network
+    from siting.network.verify import verify_network
 
     prm = manifest.get("parameters", {})
     try:
@@ -123,8 +123,32 @@ def audit_network_run(run_dir: Path, manifest: dict[str, Any], checks: Any, *, s
     if layers is None:
         return
     fac, asg = layers["facilities"], layers["assignments"]
+    opened = _opened(problem, fac, checks)
+    used, flow = _links_used(problem, asg, checks)
+    cert = manifest.get("certificate", {})
+    try:
+        info = SolveInfo.from_dict(cert)
+    except ValueError as exc:
+        checks.add("certificate readable", str(exc))
+        return
+    result = NetworkResult(scen.name, info, tuple(opened), tuple(used), tuple(flow), objective_kind=problem.objective)
+    verdict = verify_network(problem, result)
+    checks.add("verifier (siting.network.verify): every structural rule, flow, radius, count and capacity",
+               show_some(verdict.violations, 5, sep="; ") if verdict.violations else None)
+    if summary is not None:
+        compare(cert, summary, checks)
+        _summary_agrees(problem, result, verdict, summary, fac, checks)
+
+
+def _tier_index(problem: Any) -> tuple[dict[str, int], list[dict[str, int]]]:
+    """Tier name -> tier number, and per tier raw id -> candidate index."""
     tiers = {t.name: k for k, t in enumerate(problem.tiers)}
-    index = [{str(x): j for j, x in enumerate(t.ids)} for t in problem.tiers]
+    return tiers, [{str(x): j for j, x in enumerate(t.ids)} for t in problem.tiers]
+
+
+def _opened(problem: Any, fac: Any, checks: Any) -> list[np.ndarray]:
+    """The open sites per tier, from the facilities layer (ids ``tier:raw``)."""
+    tiers, index = _tier_index(problem)
     opened = [np.zeros(t.size, dtype=bool) for t in problem.tiers]
     unknown = []
     for fid in map(str, fac["facility_id"]):
@@ -134,12 +158,18 @@ def audit_network_run(run_dir: Path, manifest: dict[str, Any], checks: Any, *, s
             continue
         opened[tiers[tier]][index[tiers[tier]][raw]] = True
     checks.add("facilities are candidate sites of their tier", f"unknown: {', '.join(unknown[:5])}" if unknown else None)
-    # links: (child, parent) -> position, per tier
+    return opened
+
+
+def _links_used(problem: Any, asg: Any, checks: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Links used and their flows per tier, from the assignments layer, checking distances and costs."""
+    tiers, index = _tier_index(problem)
     T = problem.n_tiers
     used = [np.zeros(len(lk), dtype=bool) for lk in problem.links]
     flow = [np.zeros(len(lk)) for lk in problem.links]
     demand_ix = {str(x): i for i, x in enumerate(problem.demand_ids)}
     bad_rows, off_dist, off_cost = [], [], []
+    # links: (child, parent) -> position, per tier
     pos = [{(int(c), int(p)): k for k, (c, p) in enumerate(zip(lk.child, lk.parent))} for lk in problem.links]
     for r in range(len(asg)):
         to_tier, _, to_raw = str(asg["to_id"].iloc[r]).partition(":")
@@ -174,34 +204,30 @@ def audit_network_run(run_dir: Path, manifest: dict[str, Any], checks: Any, *, s
                show_some(off_dist, 3, sep="; ") if off_dist else None)
     checks.add("assignment costs = volume x (distance x transport rate + handling rate)",
                f"{len(off_cost)} rows, e.g. {off_cost[0]}" if off_cost else None)
-    cert = manifest.get("certificate", {})
-    try:
-        info = SolveInfo.from_dict(cert)
-    except ValueError as exc:
-        checks.add("certificate readable", str(exc))
-        return
-    result = NetworkResult(scen.name, info, tuple(opened), tuple(used), tuple(flow), objective_kind=problem.objective)
-    verdict = verify_network(problem, result)
-    checks.add("verifier (siting.network.verify): every structural rule, flow, radius, count and capacity",
-               show_some(verdict.violations, 5, sep="; ") if verdict.violations else None)
-    if summary is not None:
-        compare(cert, summary, checks)
-        sid = sorted(map(str, summary.get("facility_ids", [])))
-        lid = sorted(map(str, fac["facility_id"]))
-        checks.add("summary.json facility_ids = facilities layer",
-                   None if sid == lid else f"{len(sid)} in summary.json, {len(lid)} in the layer")
-        rep = summary.get("objective")
-        obj = verdict.objective_recomputed
-        if rep is not None and math.isfinite(obj):
-            checks.add("objective recomputed from solution.gpkg equals summary.json's",
-                       None if math.isclose(obj, rep, rel_tol=_REL, abs_tol=1e-6) else
-                       f"recomputed {obj:.10g}, summary.json {rep:.10g}")
-        costs = network_costs(problem, result)
-        given = summary.get("cost_cny", {}) or {}
-        off = []
-        for tier, c in costs.items():
-            for kind, v in c.items():
-                g = (given.get(tier) or {}).get(kind)
-                if g is None or not math.isclose(float(g), v, rel_tol=1e-6, abs_tol=0.01):
-                    off.append(f"{tier}.{kind}: summary {g}, recomputed {v:.2f}")
-        checks.add("summary.json cost breakdown = costs recomputed by tier and type", "; ".join(off[:4]) or None)
+    return used, flow
+
+
+def _summary_agrees(problem: Any, result: Any, verdict: Any, summary: dict[str, Any], fac: Any,
+                    checks: Any) -> None:
+    """summary.json's facility ids, objective and cost breakdown against the recomputed solution."""
+    from siting.network.verify import network_costs
+
+    sid = sorted(map(str, summary.get("facility_ids", [])))
+    lid = sorted(map(str, fac["facility_id"]))
+    checks.add("summary.json facility_ids = facilities layer",
+               None if sid == lid else f"{len(sid)} in summary.json, {len(lid)} in the layer")
+    rep = summary.get("objective")
+    obj = verdict.objective_recomputed
+    if rep is not None and math.isfinite(obj):
+        checks.add("objective recomputed from solution.gpkg equals summary.json's",
+                   None if math.isclose(obj, rep, rel_tol=_REL, abs_tol=1e-6) else
+                   f"recomputed {obj:.10g}, summary.json {rep:.10g}")
+    costs = network_costs(problem, result)
+    given = summary.get("cost_cny", {}) or {}
+    off = []
+    for tier, c in costs.items():
+        for kind, v in c.items():
+            g = (given.get(tier) or {}).get(kind)
+            if g is None or not math.isclose(float(g), v, rel_tol=1e-6, abs_tol=0.01):
+                off.append(f"{tier}.{kind}: summary {g}, recomputed {v:.2f}")
+    checks.add("summary.json cost breakdown = costs recomputed by tier and type", "; ".join(off[:4]) or None)

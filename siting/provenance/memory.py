@@ -49,9 +49,6 @@ BYTES_PER_CON = 1_000  #: per Pyomo constraint (with its HiGHS row)
 BYTES_PER_NONZERO = 1_500  #: per nonzero coefficient (Pyomo expression term + HiGHS matrix entry)
 DEFAULT_SHARE = 0.8  #: refuse when the estimate exceeds this share of the available memory
 
-_COVER = ("lscp", "lscp-b", "mclp")
-_CAPACITATED = ("cflp", "cflp-ss")
-
 
 class MemoryRefused(InputError):
     """The model would not fit in memory; the message gives the estimate and the ways out."""
@@ -82,29 +79,33 @@ def estimate_model_bytes(n_vars: int, n_cons: int, n_nonzeros: int) -> int:
                + BYTES_PER_NONZERO * int(n_nonzeros))
 
 
-def model_size(problem: Any, model: str, params: dict[str, Any] | None = None) -> tuple[int, int, int]:
+def model_size(problem: Any, model: Any, params: dict[str, Any] | None = None) -> tuple[int, int, int]:
     """Upper estimate of ``(n_vars, n_cons, n_nonzeros)`` of a single-level model on ``problem``.
 
     Assignment models (p-median, attendance, UFLP, CFLP, p-center's decision steps counted as such): one
     variable per allowed pair and site, one assignment row per demand and one linking row per pair
     (``x_ij <= y_j``), three nonzeros per pair, plus a capacity row per site for CFLP. Coverage models
     (LSCP, LSCP-B, MCLP): one variable per site and demand, one row per demand, one nonzero per pair within
-    the radius.
+    the radius. ``model`` is a name in :data:`siting.model.MODELS` or its spec; the shape and the capacity
+    rows come from ``ModelSpec.size_shape`` and ``ModelSpec.capacitated``.
     """
+    from siting.model import get_model
+
+    spec = get_model(model) if isinstance(model, str) else model
     params = dict(params or {})
     n, m, k = int(problem.n_demand), int(problem.n_candidates), int(problem.n_pairs)
     d = np.asarray(problem.distance_km)
     cut = params.get("max_distance_km")
     if cut is not None:
         k = int(np.count_nonzero(d <= float(cut)))
-    if model in _COVER:
+    if spec.size_shape == "cover":
         r = params.get("radius_km")
         kr = int(np.count_nonzero(d <= float(r))) if r is not None else k
         if cut is not None:
             kr = min(kr, k)
         return m + n, n + 2, kr + n + 2 * m
     n_vars, n_cons, nnz = k + m, n + k + 2, 3 * k + 2 * m
-    if model in _CAPACITATED:
+    if spec.capacitated:
         n_cons += m
         nnz += k + m
     return n_vars, n_cons, nnz

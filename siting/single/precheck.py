@@ -67,7 +67,8 @@ def check_params(spec: ModelSpec, params: dict[str, Any]) -> None:
         if not ok(params[name]):
             found.add(f"{text}, got {params[name]!r}", file=option_name(name))
     decay = params.get("decay")
-    if spec.name == "attendance" and isinstance(decay, Decay) and decay.kind == "linear" and decay.cutoff_km is None:
+    if (spec.decay_role == "attendance" and isinstance(decay, Decay) and decay.kind == "linear"
+            and decay.cutoff_km is None):
         found.add("linear decay needs a cutoff distance (kind:beta:cutoff_km, or --max-distance-km)",
                   file="--decay")
     found.raise_if_any(ScenarioError)
@@ -83,15 +84,24 @@ def precheck(problem: Problem, spec: ModelSpec, params: dict[str, Any]) -> None:
     capacity it can reach (single-source: than every single capacity it can reach).
     """
     found = DefectCollector(problem.source)
-    n, m = problem.n_demand, problem.n_candidates
-    if n == 0:
+    if problem.n_demand == 0:
         found.add("there are no demand points")
-    if m == 0:
+    if problem.n_candidates == 0:
         found.add("there are no candidate sites")
+    _check_count_and_budget(problem, spec, params, found)
+    pi, pj = _check_reach(problem, spec, params, found)
+    if spec.capacitated and problem.n_demand and problem.n_candidates:
+        _check_capacity(problem, spec, pi, pj, found)
+    found.raise_if_any(InfeasibleError)
+
+
+def _check_count_and_budget(problem: Problem, spec: ModelSpec, params: dict[str, Any],
+                            found: DefectCollector) -> None:
+    """``p`` against the sites that may open and the required ones; the budget against their fixed cost."""
     allowed = ~problem.forbidden
     n_allowed = int(allowed.sum())
     req = np.flatnonzero(problem.required)
-    cid, did = problem.candidate_ids, problem.demand_ids
+    cid = problem.candidate_ids
     f = problem.fixed_cost_cny
     p = params.get("p")
     if p is not None and spec.count:
@@ -103,30 +113,36 @@ def precheck(problem: Problem, spec: ModelSpec, params: dict[str, Any]) -> None:
         if p < len(req):
             found.add(f"p = {p} but {len(req)} candidate sites are required: {_ids(cid, req)}", column="p")
     budget = params.get("budget_cny")
-    if budget is not None:
-        req_cost = float(f[req].sum())
-        if req_cost > budget:
+    if budget is None:
+        return
+    req_cost = float(f[req].sum())
+    if req_cost > budget:
+        found.add(
+            f"budget {budget:g} CNY is below the fixed cost {req_cost:g} CNY of the required sites: "
+            f"{_ids(cid, req)}",
+            column="budget_cny",
+        )
+    elif p is not None and spec.count and len(req) <= p <= n_allowed:
+        others = np.sort(f[allowed & ~problem.required])[: p - len(req)]
+        cheapest = req_cost + float(others.sum())
+        if cheapest > budget:
             found.add(
-                f"budget {budget:g} CNY is below the fixed cost {req_cost:g} CNY of the required sites: "
-                f"{_ids(cid, req)}",
+                f"budget {budget:g} CNY is below {cheapest:g} CNY, the fixed cost of the cheapest "
+                f"{p} sites (required ones included)",
                 column="budget_cny",
             )
-        elif p is not None and spec.count and len(req) <= p <= n_allowed:
-            others = np.sort(f[allowed & ~problem.required])[: p - len(req)]
-            cheapest = req_cost + float(others.sum())
-            if cheapest > budget:
-                found.add(
-                    f"budget {budget:g} CNY is below {cheapest:g} CNY, the fixed cost of the cheapest "
-                    f"{p} sites (required ones included)",
-                    column="budget_cny",
-                )
-    # pairs a demand may use
+
+
+def _check_reach(problem: Problem, spec: ModelSpec, params: dict[str, Any],
+                 found: DefectCollector) -> tuple[np.ndarray, np.ndarray]:
+    """Demands without a usable pair in models that serve everyone; returns the usable pairs' ends."""
+    n, did = problem.n_demand, problem.demand_ids
     d = problem.distance_km
-    usable = allowed[problem.pair_candidate].copy()
+    usable = (~problem.forbidden)[problem.pair_candidate].copy()
     cutoff = params.get("max_distance_km")
     if cutoff is not None:
         usable &= d <= cutoff
-    if spec.radius and spec.assigns_all:
+    if spec.covers_all:
         usable &= d <= params["radius_km"]
     pi, pj = problem.pair_demand[usable], problem.pair_candidate[usable]
     if spec.assigns_all and n:
@@ -134,27 +150,32 @@ def precheck(problem: Problem, spec: ModelSpec, params: dict[str, Any]) -> None:
         lonely = np.flatnonzero(reach == 0)
         if len(lonely):
             why = ["no allowed candidate site"]
-            if spec.radius and spec.assigns_all:
+            if spec.covers_all:
                 why.append(f"within radius {params['radius_km']:g} km")
             if cutoff is not None:
                 why.append(f"within the cutoff {cutoff:g} km")
             found.add(f"{len(lonely)} demand point(s) have {' '.join(why)}: {_ids(did, lonely)}",
                       column="demand")
-    if spec.name in ("cflp", "cflp-ss") and n and m:
-        cap, w = problem.capacity, problem.weight
-        total_cap = float(cap[allowed].sum())
-        if total_cap < float(w.sum()):
-            found.add(f"total capacity {total_cap:g} of the allowed sites is below total demand {w.sum():g}",
-                      column="capacity")
-        if spec.name == "cflp-ss":
-            best = np.zeros(n)
-            np.maximum.at(best, pi, cap[pj])
-            short = np.flatnonzero((w > best) & (np.bincount(pi, minlength=n) > 0))
-            what = "every single capacity it can reach"
-        else:
-            reach_cap = np.bincount(pi, weights=np.minimum(cap[pj], 1e300), minlength=n)
-            short = np.flatnonzero((w > reach_cap) & (np.bincount(pi, minlength=n) > 0))
-            what = "the total capacity it can reach"
-        if len(short):
-            found.add(f"{len(short)} demand point(s) exceed {what}: {_ids(did, short)}", column="weight")
-    found.raise_if_any(InfeasibleError)
+    return pi, pj
+
+
+def _check_capacity(problem: Problem, spec: ModelSpec, pi: np.ndarray, pj: np.ndarray,
+                    found: DefectCollector) -> None:
+    """Total capacity against total demand; each demand against the capacity it can reach."""
+    n, did = problem.n_demand, problem.demand_ids
+    cap, w = problem.capacity, problem.weight
+    total_cap = float(cap[~problem.forbidden].sum())
+    if total_cap < float(w.sum()):
+        found.add(f"total capacity {total_cap:g} of the allowed sites is below total demand {w.sum():g}",
+                  column="capacity")
+    if spec.single_source:
+        best = np.zeros(n)
+        np.maximum.at(best, pi, cap[pj])
+        short = np.flatnonzero((w > best) & (np.bincount(pi, minlength=n) > 0))
+        what = "every single capacity it can reach"
+    else:
+        reach_cap = np.bincount(pi, weights=np.minimum(cap[pj], 1e300), minlength=n)
+        short = np.flatnonzero((w > reach_cap) & (np.bincount(pi, minlength=n) > 0))
+        what = "the total capacity it can reach"
+    if len(short):
+        found.add(f"{len(short)} demand point(s) exceed {what}: {_ids(did, short)}", column="weight")

@@ -345,6 +345,46 @@ def _row(task: RunTask, outcome: Mapping[str, Any], names: Mapping[str, str]) ->
     return row
 
 
+def _write_plan(out: Path, scenario: Path, doc: Mapping[str, Any], grid: SweepGrid, tasks: list[RunTask], *,
+                fixed: Mapping[str, Any] | None, solver: Mapping[str, Any] | None) -> None:
+    """``sweep.json``: the scenario, the grid and every planned run with its id and options."""
+    write_json_atomic(
+        {
+            "scenario": str(scenario.resolve()),
+            "scenario_sha256": scenario_fingerprint(doc),
+            "grid": [[k, list(v)] for k, v in grid.dims],
+            "fixed": dict(fixed or {}),
+            "solver": dict(solver or {}),
+            "runs": [
+                {"run": t.point.index, "run_id": t.run_id, "overrides": t.overrides, "options": t.options.to_dict()}
+                for t in tasks
+            ],
+        },
+        out / "sweep.json",
+    )
+
+
+def _resume(tasks: list[RunTask], rows: dict[int, dict[str, Any]], names: Mapping[str, str], *, overwrite: bool,
+            on_row: Callable[[dict[str, Any], int, int, bool], None] | None) -> list[RunTask]:
+    """Fill ``rows`` with the runs already finished; clear unfinished run directories; return the runs to do."""
+    todo: list[RunTask] = []
+    total = len(tasks)
+    for task in tasks:
+        run_dir = Path(task.run_dir)
+        done = None if overwrite else _finished(run_dir, task.run_id)
+        if done is not None:
+            rows[task.point.index] = _row(task, done, names)
+            if on_row:
+                on_row(rows[task.point.index], len(rows), total, True)
+            continue
+        if run_dir.exists():  # unfinished (interrupted, crashed) or being overwritten: start clean
+            shutil.rmtree(run_dir)
+        for stale in run_dir.parent.glob(f".{task.run_id}.tmp-*"):  # a killed write_run's temporary folder
+            shutil.rmtree(stale, ignore_errors=True)
+        todo.append(task)
+    return todo
+
+
 def run_sweep(
     scenario: str | Path,
     grid: SweepGrid,
@@ -409,39 +449,11 @@ def run_sweep(
     keys = tuple(names[k] for k in grid.keys)
     csv_path = out / "sweep.csv"
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(
-        {
-            "scenario": str(scenario.resolve()),
-            "scenario_sha256": scenario_fingerprint(doc),
-            "grid": [[k, list(v)] for k, v in grid.dims],
-            "fixed": dict(fixed or {}),
-            "solver": dict(solver or {}),
-            "runs": [
-                {"run": t.point.index, "run_id": t.run_id, "overrides": t.overrides, "options": t.options.to_dict()}
-                for t in tasks
-            ],
-        },
-        out / "sweep.json",
-    )
-
+    _write_plan(out, scenario, doc, grid, tasks, fixed=fixed, solver=solver)
     rows: dict[int, dict[str, Any]] = {}
-    todo: list[RunTask] = []
     total = len(tasks)
-    resumed = 0
-    for task in tasks:
-        run_dir = Path(task.run_dir)
-        done = None if overwrite else _finished(run_dir, task.run_id)
-        if done is not None:
-            rows[task.point.index] = _row(task, done, names)
-            resumed += 1
-            if on_row:
-                on_row(rows[task.point.index], len(rows), total, True)
-            continue
-        if run_dir.exists():  # unfinished (interrupted, crashed) or being overwritten: start clean
-            shutil.rmtree(run_dir)
-        for stale in run_dir.parent.glob(f".{task.run_id}.tmp-*"):  # a killed write_run's temporary folder
-            shutil.rmtree(stale, ignore_errors=True)
-        todo.append(task)
+    todo = _resume(tasks, rows, names, overwrite=overwrite, on_row=on_row)
+    resumed = len(rows)
 
     def flush() -> pd.DataFrame:
         frame = rows_frame(list(rows.values()), keys)

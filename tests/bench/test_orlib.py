@@ -89,6 +89,7 @@ def test_malformed_pmed_reports_every_line(tmp_path: Path) -> None:
         read_pmed(_write(tmp_path, "p.txt", "3 2 4\n1 2 3\n2 3 4\n"))
 
 
+@pytest.mark.slow  # bench orlib isolates each instance in a fresh process
 def test_malformed_file_via_cli_is_one_line_per_defect(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from siting.cli import main
 

@@ -147,6 +147,7 @@ def test_zone_geometries_are_flagged_and_cover_members(layers):
     assert not u.loc[u["kind"] != "zone", "geometry_approximate"].any()
 
 
+@pytest.mark.slow  # re-derives the township table from the raw files
 def test_derived_file_is_reproducible():
     on_disk = pd.read_csv(DATA / "townships_derived.csv", dtype={"code9": str})
     fresh = derive_townships(DATA)

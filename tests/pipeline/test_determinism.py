@@ -91,6 +91,7 @@ def test_cli_runs_are_identical_apart_from_timings(tmp_path, capfd):
 # --- across sweep executors ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # process pools and a Dask cluster
 @pytest.mark.parametrize("executor", ["local", "dask"])
 def test_sweep_executors_agree_with_serial(executor, tmp_path):
     """The same scenario run in-process, in a worker process (``local``) and on a Dask worker gives the same

@@ -184,6 +184,7 @@ def test_verify_without_output_hashes_still_catches_a_tampered_gpkg(pmedian_run,
 
 
 @pytest.mark.no_audit  # tampers with or fakes a run on purpose
+@pytest.mark.solver  # its fixture pmedian_run solves
 def test_missing_input_and_not_a_run_dir(pmedian_run, tmp_path, capfd):
     assert main(["verify", str(tmp_path)]) == 2
     assert "no manifest.json" in capfd.readouterr().err

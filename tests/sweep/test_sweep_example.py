@@ -84,6 +84,7 @@ def test_larger_radius_never_costs_more(radius_sweep: Path, tiers: tuple[str, st
     assert obj[-1] < obj[0]  # and the example is not degenerate: the radius matters
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_dask_and_serial_give_the_same_rows_and_resume(radius_sweep: Path, example: Path, tiers, tmp_path: Path):
     pytest.importorskip("distributed")
     grid = sweep_grid(example, _sets(example, tiers))
