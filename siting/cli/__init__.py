@@ -34,7 +34,7 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_SOLVER = 0, 1, 2, 3
 def cli() -> None:
     """Facility-location optimisation: exact MIP models (Pyomo + HiGHS) on real geodata, with maps.
 
-    Start with `siting run models/chongqing-express.toml`, or `siting locate --help` for your own data.
+    Start with `siting scenarios` and `siting run chongqing-express`, or `siting locate --help` for your own data.
     """
 
 
@@ -44,10 +44,11 @@ from siting.cli.compare import compare  # noqa: E402
 from siting.cli.data import data  # noqa: E402
 from siting.cli.locate import locate  # noqa: E402
 from siting.cli.run import run  # noqa: E402
+from siting.cli.scenarios import scenarios  # noqa: E402
 from siting.cli.sweep import frontier, sweep  # noqa: E402
 from siting.cli.verify import verify  # noqa: E402
 
-for _command in (data, locate, run, sweep, frontier, compare, verify, bench):
+for _command in (data, scenarios, locate, run, sweep, frontier, compare, verify, bench):
     cli.add_command(_command)
 # --- end of sub-commands ----------------------------------------------------------------------
 

@@ -16,8 +16,9 @@ township's unit in both structures, ``data/geo/planning_units.csv`` lists the un
 estimates and estimated coordinates are in ``data/geo/townships_derived.csv`` (built by
 ``python scripts/derive_geo.py``). The rules are in ``data/geo/DERIVED.md``.
 
-``data_dir`` defaults to the environment variable ``SITING_DATA_DIR`` if set, else the repository's
-``data/geo/``.
+``data_dir`` defaults to :func:`default_data_dir`: the environment variable ``SITING_DATA_DIR`` if set, else
+the data installed with the package (``siting/_shipped/data/geo``), else the source checkout's ``data/geo/``
+(:mod:`siting.geo.shipped`).
 
 Users' files: :func:`read_points` reads GeoPackage/GeoJSON/Shapefile (anything pyogrio reads) or CSV
 with longitude/latitude columns (UTF-8 or GBK), converts GCJ-02/BD-09 and any CRS to WGS84, and
@@ -34,6 +35,7 @@ import pandas as pd
 import shapely
 from siting.geo.io import collect_point_defects, read_csv_any
 from siting.core.errors import DataError, Defect, DefectCollector, ScenarioError
+from siting.geo.shipped import DATA_DIR_ENV, default_data_dir
 
 
 STRUCTURES = ("2024", "2025")
@@ -66,14 +68,6 @@ GEOMETRY_RULES = ("district_polygon", "township_cells")
 GEOM_X, GEOM_Y = "geometry x", "geometry y"  # how point coordinates of vector files are named in messages
 
 
-def default_data_dir() -> Path:
-    """``$SITING_DATA_DIR`` if set, else the repository's ``data/geo/`` (found relative to this file)."""
-    env = os.environ.get("SITING_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "data" / "geo"
-
-
 def _resolve(data_dir: str | Path | None, structure: str | int) -> tuple[Path, str]:
     found = DefectCollector("--structure")
     s = str(structure)
@@ -83,7 +77,9 @@ def _resolve(data_dir: str | Path | None, structure: str | int) -> tuple[Path, s
     d = Path(data_dir) if data_dir is not None else default_data_dir()
     found = DefectCollector(str(d))
     if not d.is_dir():
-        found.add("data directory not found")
+        how = (f"${DATA_DIR_ENV} points here" if data_dir is None and os.environ.get(DATA_DIR_ENV)
+               else "reinstall siting, or set $" + DATA_DIR_ENV + " to a folder with the data/geo files")
+        found.add(f"data directory not found ({how})")
     else:
         for name in REQUIRED_FILES:
             if not (d / name).is_file():

@@ -9,7 +9,7 @@ from pyproj.exceptions import CRSError
 from siting.geo import crs as _crs
 from siting.geo.io import ID_NAMES, WEIGHT_NAMES, collect_point_defects, detect_column, detect_coord_columns, read_csv_any
 from siting.core.errors import DataError, DefectCollector
-from siting.geo.chongqing import GEOM_X, GEOM_Y, WGS84, load_districts, load_logistics_points, load_townships
+from siting.geo.chongqing import GEOM_X, GEOM_Y, WGS84, default_data_dir, load_districts, load_logistics_points, load_townships
 
 
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb", ".gml", ".kml", ".zip")
@@ -238,7 +238,7 @@ _GCJ_MIN_MATCHES = 5
 def _gcj_references(data_dir: str | Path | None) -> tuple[np.ndarray, np.ndarray] | None:
     """WGS84 reference places (district seats, townships with surveyed points, logistics points);
     ``None`` when the reference data are not available."""
-    key = str(Path(data_dir).resolve()) if data_dir is not None else None
+    key = str(Path(data_dir if data_dir is not None else default_data_dir()).resolve())
     if key not in _GCJ_CACHE:
         try:
             d = load_districts(data_dir=data_dir)
@@ -253,7 +253,7 @@ def _gcj_references(data_dir: str | Path | None) -> tuple[np.ndarray, np.ndarray
     return _GCJ_CACHE[key]
 
 
-_GCJ_CACHE: dict[str | None, tuple[np.ndarray, np.ndarray] | None] = {}  # reference data, read once
+_GCJ_CACHE: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}  # reference data, read once
 
 
 def detect_gcj02(lon: np.ndarray, lat: np.ndarray, *, data_dir: str | Path | None = None) -> str | None:
