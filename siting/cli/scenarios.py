@@ -7,7 +7,12 @@ from pathlib import Path
 import click
 
 from siting.cli.common import stdout
-from siting.geo.shipped import copy_scenario, default_data_dir, find_scenario, shipped_scenarios
+from siting.geo.shipped import (
+    copy_scenario,
+    default_data_dir,
+    find_scenario,
+    shipped_scenarios,
+)
 
 __all__ = ["scenarios"]
 

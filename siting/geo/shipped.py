@@ -26,8 +26,15 @@ from typing import Any
 
 from siting.core.errors import Defect, DefectCollector, ScenarioError
 
-__all__ = ["ShippedScenario", "DATA_DIR_ENV", "resource_roots", "default_data_dir", "shipped_scenarios",
-           "find_scenario", "copy_scenario"]
+__all__ = [
+    "DATA_DIR_ENV",
+    "ShippedScenario",
+    "copy_scenario",
+    "default_data_dir",
+    "find_scenario",
+    "resource_roots",
+    "shipped_scenarios",
+]
 
 DATA_DIR_ENV = "SITING_DATA_DIR"
 
@@ -104,7 +111,7 @@ def find_scenario(name_or_path: str | Path) -> Path:
     p = Path(name_or_path).expanduser()
     if p.is_file():
         return p
-    key = p.name[:-5] if p.name.endswith(".toml") else p.name
+    key = p.name.removesuffix(".toml")
     shipped = shipped_scenarios()
     if str(name_or_path) == p.name or p.parent == Path("models"):  # a bare name (or models/NAME.toml)
         for s in shipped:
@@ -155,7 +162,7 @@ def copy_scenario(name: str, dest: str | Path, *, overwrite: bool = False) -> li
         written then).
     """
     shipped = shipped_scenarios()
-    key = name[:-5] if name.endswith(".toml") else name
+    key = name.removesuffix(".toml")
     src = next((s.path for s in shipped if key in (s.name, s.title)), None)
     if src is None:
         names = ", ".join(s.name for s in shipped) or "none found"
