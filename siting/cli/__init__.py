@@ -21,7 +21,7 @@ import click
 
 from siting import __version__
 from siting.core.errors import InputError, Interrupted, OutputError, SitingError, SolverError
-from siting.cli.common import console_err
+from siting.cli.common import console_err, report_input_error
 from siting.cli.interrupt import guard
 
 __all__ = ["cli", "main"]
@@ -77,9 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:
         console_err(str(exc))
         return 128 + exc.signum
-    except InputError as exc:
-        for line in exc.lines():
-            console_err(f"error: {line}")
+    except InputError as exc:  # one line per problem; a flood grouped by cause, the full list in a CSV
+        report_input_error(exc, sys.argv[1:] if argv is None else argv)
         return EXIT_INPUT
     except OutputError as exc:
         console_err(f"error: {exc}")

@@ -7,6 +7,7 @@ caller can report all problems of a file at once.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from siting.core.errors import DefectCollector
+from siting.core.limits import BOUNDS_DOC, MAX_TOTAL_WEIGHT, MAX_WEIGHT
 
 __all__ = ["read_csv_any", "detect_column", "collect_point_defects", "ENCODINGS"]
 
@@ -97,50 +99,83 @@ def _to_float(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return num, ~blank & np.isnan(num)
 
 
-def collect_point_defects(
-    df: pd.DataFrame,
-    found: DefectCollector,
-    *,
-    id_col: str | None,
-    lon_col: str,
-    lat_col: str,
-    weight_col: str | None = None,
-    row_offset: int = 1,
-) -> None:
-    """Check ids, coordinates (degrees) and weights of a point table; add one defect per problem.
+# 106°33'05"E, 29°33′N, 106度33分5秒, 106 33 05.2 E: degrees-minutes-seconds as maps and GPS units print them
+_DMS = re.compile(r"""^\s*[-+]?\d{1,3}(\.\d+)?\s*(°|度|º|\s)\s*\d{1,2}(\.\d+)?\s*('|′|’|分|\s)?\s*"""
+                  r"""(\d{1,2}(\.\d+)?\s*("|″|”|''|秒)?)?\s*[NSEWnsew东西南北]?\s*$""")
+_THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}([,，']\d{3})+(\.\d+)?\s*$")  # 12,345 / 1,234,567.5 / 12'345
+_COMMA_NUMBER = re.compile(r"^\s*[-+]?\d+[,，]\d+\s*$")  # 106,5512 (a decimal comma) or 12,345
 
-    Checks: missing columns; empty or duplicate ids; missing / non-numeric / non-finite coordinates;
-    projected metres read as degrees (at least half the rows with both values in the thousands: one defect
-    for the file, not one per row); latitude and longitude swapped (latitude outside ±90 while the
-    longitude would be a valid latitude);
-    values out of range; missing, non-numeric or negative weights. Rows are numbered from
-    ``row_offset`` (1 = first data row).
-    """
-    cols = [c for c in (id_col, lon_col, lat_col, weight_col) if c is not None]
-    missing = [c for c in cols if c not in df.columns]
-    for c in missing:
-        present = ", ".join(map(str, df.columns)) or "none"
-        found.add(f"required column is missing (columns present: {present})", column=str(c))
-    if missing:
-        return
-    rows = np.arange(len(df)) + row_offset
-    if id_col is not None:
-        ids = df[id_col]
-        blank = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
-        for r in rows[blank]:
-            found.add("id is empty", row=int(r), column=str(id_col))
-        key = ids.astype(str).str.strip()
-        dup = key.duplicated(keep="first").to_numpy() & ~blank
-        if dup.any():
-            first_row = {}
-            for k, r in zip(key.to_numpy()[~blank], rows[~blank]):
-                first_row.setdefault(k, int(r))
-            for k, r in zip(key.to_numpy()[dup], rows[dup]):
-                found.add(f"duplicate id {k!r} (first in row {first_row[k]})", row=int(r), column=str(id_col))
+
+def _dms_to_degrees(text: str) -> float | None:
+    parts = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)]
+    if not parts:
+        return None
+    deg = parts[0] + (parts[1] / 60 if len(parts) > 1 else 0) + (parts[2] / 3600 if len(parts) > 2 else 0)
+    return -deg if text.strip().startswith("-") or text.strip()[-1:].upper() in ("S", "W") or text.strip()[-1:] in "南西" else deg
+
+
+def _values(mask: np.ndarray, verb: str = "are") -> str:
+    n = int(mask.sum())
+    return f"{n:,} values {verb}" if n != 1 else f"1 value {verb if verb != 'are' else 'is'}{'s' if verb == 'use' else ''}"
+
+
+def _pattern_defects(raw: pd.Series, bad: np.ndarray, found: DefectCollector, *, column: str, what: str) -> np.ndarray:
+    """One defect for the whole column when its non-numbers are degrees-minutes-seconds or numbers with
+    thousands separators; returns the rows so explained (not reported one by one)."""
+    text = raw.astype(str).to_numpy()
+    explained = np.zeros(len(raw), dtype=bool)
+    idx = np.flatnonzero(bad)
+    if not len(idx):
+        return explained
+    dms = np.array([bool(_DMS.match(text[i])) and not _COMMA_NUMBER.match(text[i]) for i in idx])
+    if what == "coordinate":  # 106,5512 in a coordinate column is a decimal comma, whatever its digit count
+        comma, thou = np.array([bool(_COMMA_NUMBER.match(text[i])) for i in idx]), np.zeros(len(idx), bool)
+    else:
+        thou = np.array([bool(_THOUSANDS.match(text[i])) for i in idx])
+        comma = np.array([bool(_COMMA_NUMBER.match(text[i])) for i in idx]) & ~thou
+    if what == "coordinate" and dms.any():
+        ex = text[idx[dms][0]].strip()
+        found.add(f"{_values(dms)} degrees-minutes-seconds (e.g. {ex} = {_dms_to_degrees(ex):.6f}), "
+                  "not decimal degrees; convert the column to decimal degrees (degrees + minutes/60 + "
+                  "seconds/3600, negative for S/W)", column=column, cause="degrees-minutes-seconds")
+        explained[idx[dms]] = True
+    if thou.any():
+        ex = text[idx[thou]][0].strip()
+        plain = re.sub(r"[,，']", "", ex)
+        found.add(f"{_values(thou)} written with thousands separators (e.g. {ex!r}); remove the "
+                  f"separators ({plain}) or save the file without number formatting",
+                  column=column, cause="thousands separators")
+        explained[idx[thou]] = True
+    if comma.any():
+        ex = text[idx[comma]][0].strip()
+        found.add(f"{_values(comma, 'use')} a decimal comma (e.g. {ex!r}); write a decimal point "
+                  f"({ex.replace(',', '.').replace('，', '.')}) or export the file with '.' as decimal separator",
+                  column=column, cause="decimal comma")
+        explained[idx[comma]] = True
+    return explained
+
+
+def _id_defects(ids: pd.Series, found: DefectCollector, rows: np.ndarray, id_col: str) -> None:
+    blank = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
+    for r in rows[blank]:
+        found.add("id is empty", row=int(r), column=str(id_col))
+    key = ids.astype(str).str.strip()
+    dup = key.duplicated(keep="first").to_numpy() & ~blank
+    if dup.any():
+        first_row = {}
+        for k, r in zip(key.to_numpy()[~blank], rows[~blank]):
+            first_row.setdefault(k, int(r))
+        for k, r in zip(key.to_numpy()[dup], rows[dup]):
+            found.add(f"duplicate id {k!r} (first in row {first_row[k]})", row=int(r), column=str(id_col))
+
+
+def _coordinate_defects(df: pd.DataFrame, found: DefectCollector, rows: np.ndarray, lon_col: str,
+                        lat_col: str) -> None:
     lon, lon_bad = _to_float(df[lon_col])
     lat, lat_bad = _to_float(df[lat_col])
     for name, vals, bad in ((lon_col, lon, lon_bad), (lat_col, lat, lat_bad)):
-        for r in rows[bad]:
+        explained = _pattern_defects(df[name], bad, found, column=str(name), what="coordinate")
+        for r in rows[bad & ~explained]:
             found.add("coordinate is not a number", row=int(r), column=str(name))
         for r in rows[np.isnan(vals) & ~bad]:
             found.add("coordinate is missing", row=int(r), column=str(name))
@@ -172,13 +207,65 @@ def collect_point_defects(
         found.add(f"longitude {x:g} is out of range [-180, 180]", row=int(r), column=str(lon_col))
     for r, y in zip(rows[bad_lat], lat[bad_lat]):
         found.add(f"latitude {y:g} is out of range [-90, 90]", row=int(r), column=str(lat_col))
+
+
+def _weight_defects(raw: pd.Series, found: DefectCollector, rows: np.ndarray, weight_col: str) -> None:
+    w, w_bad = _to_float(raw)
+    col = str(weight_col)
+    explained = _pattern_defects(raw, w_bad, found, column=col, what="weight")
+    for r in rows[w_bad & ~explained]:
+        found.add("weight is not a number", row=int(r), column=col)
+    for r in rows[np.isnan(w) & ~w_bad]:
+        found.add("weight is missing", row=int(r), column=col)
+    for r in rows[np.isinf(w)]:
+        found.add("weight is infinite", row=int(r), column=col)
+    for r, v in zip(rows[w < 0], w[w < 0]):
+        found.add(f"weight is negative ({v:g})", row=int(r), column=col)
+    big = np.isfinite(w) & (w > MAX_WEIGHT)
+    for r, v in zip(rows[big], w[big]):
+        found.add(f"weight {v:g} is above the bound {MAX_WEIGHT:g} of one point ({BOUNDS_DOC}.MAX_WEIGHT)",
+                  row=int(r), column=col)
+    good = np.isfinite(w) & (w >= 0) & ~big
+    if good.all() and len(w):
+        total = float(w.sum())
+        if total > MAX_TOTAL_WEIGHT:
+            found.add(f"the weights sum to {total:g}, above the bound {MAX_TOTAL_WEIGHT:g} "
+                      f"({BOUNDS_DOC}.MAX_TOTAL_WEIGHT)", column=col)
+        elif total == 0:
+            found.add(f"every weight is 0: there is no demand to serve (the {len(w):,} rows of {col!r} are all 0)",
+                      column=col)
+
+
+def collect_point_defects(
+    df: pd.DataFrame,
+    found: DefectCollector,
+    *,
+    id_col: str | None,
+    lon_col: str,
+    lat_col: str,
+    weight_col: str | None = None,
+    row_offset: int = 1,
+) -> None:
+    """Check ids, coordinates (degrees) and weights of a point table; add one defect per problem.
+
+    Checks: missing columns; empty or duplicate ids; missing / non-numeric / non-finite coordinates;
+    degrees-minutes-seconds and thousands separators (one defect per column, with the fix); projected metres
+    read as degrees (at least half the rows with both values in the thousands: one defect for the file, not
+    one per row); latitude and longitude swapped (latitude outside ±90 while the longitude would be a valid
+    latitude); values out of range; missing, non-numeric, negative or absurd weights (above
+    :data:`siting.core.limits.MAX_WEIGHT`, a sum above ``MAX_TOTAL_WEIGHT``, or all zero). Rows are
+    numbered from ``row_offset`` (1 = first data row; 2 for a spreadsheet, whose header is row 1).
+    """
+    cols = [c for c in (id_col, lon_col, lat_col, weight_col) if c is not None]
+    missing = [c for c in cols if c not in df.columns]
+    for c in missing:
+        present = ", ".join(map(str, df.columns)) or "none"
+        found.add(f"required column is missing (columns present: {present})", column=str(c))
+    if missing:
+        return
+    rows = np.arange(len(df)) + row_offset
+    if id_col is not None:
+        _id_defects(df[id_col], found, rows, id_col)
+    _coordinate_defects(df, found, rows, lon_col, lat_col)
     if weight_col is not None:
-        w, w_bad = _to_float(df[weight_col])
-        for r in rows[w_bad]:
-            found.add("weight is not a number", row=int(r), column=str(weight_col))
-        for r in rows[np.isnan(w) & ~w_bad]:
-            found.add("weight is missing", row=int(r), column=str(weight_col))
-        for r in rows[np.isinf(w)]:
-            found.add("weight is infinite", row=int(r), column=str(weight_col))
-        for r, v in zip(rows[w < 0], w[w < 0]):
-            found.add(f"weight is negative ({v:g})", row=int(r), column=str(weight_col))
+        _weight_defects(df[weight_col], found, rows, weight_col)

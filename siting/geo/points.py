@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import zipfile
 from pathlib import Path
 import geopandas as gpd
 import numpy as np
@@ -16,6 +18,12 @@ VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb", ".gml", ".kml",
 
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+
+COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
 
 
 def validate_points(
@@ -63,8 +71,9 @@ def read_points(
     Parameters
     ----------
     path
-        CSV/TSV (UTF-8 with or without BOM, or GBK/GB18030) with longitude/latitude columns, or any
-        vector format pyogrio reads (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, ...) with Point features.
+        CSV/TSV (UTF-8 with or without BOM, or GBK/GB18030) or Excel ``.xlsx`` (first sheet, or ``layer``;
+        rows numbered as Excel shows them, header = row 1) with longitude/latitude columns, or any vector
+        format pyogrio reads (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, ...) with Point features.
     id_col
         Id column; default: the first of ``id``, ``code``, ``code9``, ``adcode`` ... present, else row
         numbers ``"1"``, ``"2"``, ....
@@ -82,7 +91,7 @@ def read_points(
         ``"wgs84"``, ``"gcj02"`` (Amap/Tencent) or ``"bd09"`` (Baidu); default from the column suffix,
         else ``"wgs84"``. Non-WGS84 coordinates are converted with :mod:`siting.geo.crs`.
     layer
-        Layer of a multi-layer file (GeoPackage).
+        Layer of a multi-layer file (GeoPackage), or sheet of an Excel workbook.
 
     Returns
     -------
@@ -100,106 +109,174 @@ def read_points(
     """
     p = Path(path)
     found = DefectCollector(str(p))
-    if not p.is_file():
-        found.add("file not found")
-        found.raise_if_any(DataError)
-    systems = ("wgs84", "gcj02", "bd09")
-    if coord_system is not None and coord_system not in systems:
-        found.add(f"unknown coordinate system {coord_system!r}; use one of {', '.join(systems)}",
-                  column="coord_system")
+    _check_path(p, found)
+    if coord_system is not None and coord_system not in COORD_SYSTEMS:
+        found.add(f"unknown coordinate system {coord_system!r}; use one of {', '.join(COORD_SYSTEMS)} "
+                  "(siting locate --crs)", column="coord_system")
     user_crs = _parse_crs(crs, found) if crs is not None else None
     suffix = p.suffix.lower()
-    if suffix in CSV_SUFFIXES or (suffix not in VECTOR_SUFFIXES and _looks_like_text(p)):
-        df = read_csv_any(p, found, dtype=str)
+    offset = 1
+    if suffix in EXCEL_SUFFIXES or suffix in CSV_SUFFIXES or (suffix not in VECTOR_SUFFIXES and _looks_like_text(p)):
+        if suffix in EXCEL_SUFFIXES:
+            df, offset = _read_excel(p, found, sheet=layer), 2
+        else:
+            df = read_csv_any(p, found, dtype=str)
         found.raise_if_any(DataError)
         assert df is not None
-        det_lon, det_lat, det_sys = detect_coord_columns(df.columns)
-        lon_c = lon_col if lon_col is not None else det_lon
-        lat_c = lat_col if lat_col is not None else det_lat
-        if lon_c is None or lat_c is None:
-            found.add("no longitude/latitude columns found (looked for lon/lng/longitude/x and lat/latitude/y, "
-                      f"also with _wgs84/_gcj02/_bd09 suffixes; columns present: {', '.join(map(str, df.columns))}); "
-                      "pass lon_col/lat_col")
-            found.raise_if_any(DataError)
-        if lon_col is not None or lat_col is not None:
-            det_sys = _suffix_system(lon_c) or _suffix_system(lat_c)
-        system = coord_system or det_sys or "wgs84"
-        if coord_system is not None and det_sys is not None and coord_system != det_sys:
-            found.add(f"column names say {det_sys} but coord_system={coord_system!r}", column=f"{lon_c},{lat_c}")
-        src_crs = user_crs or CRS.from_epsg(4326)
-        lon_raw, lat_raw = df[lon_c], df[lat_c]
-        if not src_crs.is_geographic:
-            # projected input: check numbers first, then reproject and validate the degrees
-            x = pd.to_numeric(lon_raw, errors="coerce").to_numpy(float)
-            y = pd.to_numeric(lat_raw, errors="coerce").to_numpy(float)
-            ok = np.isfinite(x) & np.isfinite(y)
-            lon = np.full(len(df), np.nan)
-            lat = np.full(len(df), np.nan)
-            if ok.any():
-                pts = gpd.GeoSeries(gpd.points_from_xy(x[ok], y[ok]), crs=src_crs).to_crs(WGS84)
-                lon[ok], lat[ok] = pts.x.to_numpy(), pts.y.to_numpy()
-            table = df.copy()
-            for c, v in ((lon_c, lon), (lat_c, lat)):
-                col = table[c].astype(object).to_numpy(copy=True)
-                col[ok] = v[ok]  # degrees where the input was numeric; the raw text elsewhere (reported below)
-                table[c] = col
-        else:
-            table = df
+        table, lon_c, lat_c, system = _table_coords(df, found, lon_col=lon_col, lat_col=lat_col,
+                                                    coord_system=coord_system, user_crs=user_crs)
     else:
-        try:
-            g = gpd.read_file(p, layer=layer)
-        except Exception as exc:  # pyogrio/GDAL raise many types; all mean "cannot read"
-            found.add(f"cannot read file: {' '.join(str(exc).split())}")
-            found.raise_if_any(DataError)
-        if g.crs is None:
-            if user_crs is None:
-                found.add("unknown CRS: the file declares no coordinate reference system; pass crs=...")
-            else:
-                g = g.set_crs(user_crs)
-        geom = g.geometry
-        missing = geom.isna().to_numpy() | geom.is_empty.to_numpy()
-        for i in np.flatnonzero(missing):
-            found.add("geometry is missing", row=int(i) + 1, column="geometry")
-        kinds = geom.geom_type.to_numpy()
-        for i in np.flatnonzero(~missing & (kinds != "Point")):
-            found.add(f"geometry is a {kinds[i]}, only points are accepted (convert to centroids first)",
-                      row=int(i) + 1, column="geometry")
-        found.raise_if_any(DataError)
-        table = pd.DataFrame(g.drop(columns=g.geometry.name))
-        lon_c, lat_c = GEOM_X, GEOM_Y
-        if g.crs.is_geographic:
-            # check degrees as stored (a swapped lon/lat would become inf after a datum shift), then convert
-            x, y = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
-            collect_point_defects(table.assign(**{lon_c: x, lat_c: y}), found, id_col=None, lon_col=lon_c,
-                                  lat_col=lat_c)
-            found.raise_if_any(DataError)
-        g = g.to_crs(WGS84)
-        table[lon_c], table[lat_c] = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
-        system = coord_system or "wgs84"
+        table, lon_c, lat_c, system = _vector_coords(p, found, layer=layer, user_crs=user_crs,
+                                                     coord_system=coord_system)
     found.raise_if_any(DataError)
 
     cols = list(table.columns)
     id_c = id_col if id_col is not None else detect_column(cols, ID_NAMES)
     w_c = weight_col if weight_col is not None else detect_column(cols, WEIGHT_NAMES)
-    collect_point_defects(table, found, id_col=id_c, lon_col=lon_c, lat_col=lat_c, weight_col=w_c)
+    collect_point_defects(table, found, id_col=id_c, lon_col=lon_c, lat_col=lat_c, weight_col=w_c, row_offset=offset)
     found.raise_if_any(DataError)
 
     lon = pd.to_numeric(table[lon_c]).to_numpy(float)
     lat = pd.to_numeric(table[lat_c]).to_numpy(float)
     if system == "wgs84" and coord_system is None and _suffix_system(lon_c) is None and user_crs is None:
-        evidence = detect_gcj02(lon, lat)  # WGS84 only by default: are they Amap/Tencent coordinates?
-        if evidence is not None:
-            where = "" if lon_c == GEOM_X else "rename the columns to lon_gcj02/lat_gcj02 or "
-            found.add(f"coordinates look like GCJ-02 (Amap/Tencent) but are read as WGS84: {evidence}; "
-                      f"{where}pass coord_system=\"gcj02\" (scenario: coord_system = \"gcj02\") to convert them; "
-                      "if they really are WGS84, name the columns lon_wgs84/lat_wgs84",
-                      column=f"{lon_c},{lat_c}")
-            found.raise_if_any(DataError)
+        _check_gcj02(lon, lat, found, lon_c=lon_c, lat_c=lat_c)
     if system == "gcj02":
         lon, lat = _crs.gcj02_to_wgs84(lon, lat)
     elif system == "bd09":
         lon, lat = _crs.bd09_to_wgs84(lon, lat)
-    lon, lat = np.atleast_1d(lon), np.atleast_1d(lat)
+    return _assemble(p, table, np.atleast_1d(lon), np.atleast_1d(lat), id_c=id_c, w_c=w_c, lon_c=lon_c,
+                     lat_c=lat_c, system=system)
+
+
+def _check_path(p: Path, found: DefectCollector) -> None:
+    """File exists, is a file (not a folder), is readable and not a format we cannot read."""
+    if p.is_dir():
+        found.add("is a folder, not a file (for a Shapefile give the .shp file)")
+    elif not p.exists():
+        found.add("file not found")
+    elif not os.access(p, os.R_OK):
+        found.add("permission denied: the file is not readable by this user")
+    elif p.suffix.lower() in (".xls", ".ods", ".numbers"):
+        found.add(f"{p.suffix} spreadsheets are not read; save the sheet as .xlsx or CSV (UTF-8)")
+    elif p.stat().st_size == 0:
+        found.add("the file is empty (0 bytes)")
+    found.raise_if_any(DataError)
+
+
+def _read_excel(p: Path, found: DefectCollector, *, sheet: str | int | None) -> pd.DataFrame | None:
+    """The first sheet (or ``sheet``) of an .xlsx workbook as text, like a CSV; ``None`` if unreadable."""
+    try:
+        import openpyxl  # noqa: F401  (pandas' engine; a clear message if it is missing)
+    except ImportError:  # pragma: no cover - a dependency of siting
+        found.add("reading .xlsx needs the openpyxl package (pip install openpyxl)")
+        return None
+    try:
+        df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=str, engine="openpyxl")
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        found.add(f"cannot read the workbook: {' '.join(str(exc).split())}")
+        return None
+    except Exception as exc:  # openpyxl raises its own types for corrupt workbooks; all mean "cannot read"
+        found.add(f"cannot read the workbook ({type(exc).__name__}): {' '.join(str(exc).split())}")
+        return None
+    df.columns = [str(c).strip() for c in df.columns]
+    if df.empty and not len(df.columns):
+        found.add("the sheet is empty")
+        return None
+    return df
+
+
+def _table_coords(df: pd.DataFrame, found: DefectCollector, *, lon_col: str | None, lat_col: str | None,
+                  coord_system: str | None, user_crs: CRS | None) -> tuple[pd.DataFrame, str, str, str]:
+    """Coordinate columns of a table (detected or named), its coordinate system, and projected input
+    reprojected to degrees."""
+    det_lon, det_lat, det_sys = detect_coord_columns(df.columns)
+    lon_c = lon_col if lon_col is not None else det_lon
+    lat_c = lat_col if lat_col is not None else det_lat
+    if lon_c is None or lat_c is None:
+        found.add("no longitude/latitude columns found (looked for lon/lng/longitude/x and lat/latitude/y, "
+                  f"also with _wgs84/_gcj02/_bd09 suffixes; columns present: {', '.join(map(str, df.columns))}); "
+                  "name them with --lon COL --lat COL (scenario: lon_col/lat_col)")
+        found.raise_if_any(DataError)
+    for given, opt in ((lon_col, "--lon"), (lat_col, "--lat")):
+        if given is not None and given not in df.columns:
+            found.add(f"column named by {opt} is missing (columns present: {', '.join(map(str, df.columns))})",
+                      column=str(given))
+    found.raise_if_any(DataError)
+    if lon_col is not None or lat_col is not None:
+        det_sys = _suffix_system(lon_c) or _suffix_system(lat_c)
+    system = coord_system or det_sys or "wgs84"
+    if coord_system is not None and det_sys is not None and coord_system != det_sys:
+        found.add(f"column names say {det_sys} but --crs {coord_system} was given", column=f"{lon_c},{lat_c}")
+    src_crs = user_crs or CRS.from_epsg(4326)
+    if src_crs.is_geographic:
+        return df, lon_c, lat_c, system
+    # projected input: check numbers first, then reproject and validate the degrees
+    x = pd.to_numeric(df[lon_c], errors="coerce").to_numpy(float)
+    y = pd.to_numeric(df[lat_c], errors="coerce").to_numpy(float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    lon, lat = np.full(len(df), np.nan), np.full(len(df), np.nan)
+    if ok.any():
+        pts = gpd.GeoSeries(gpd.points_from_xy(x[ok], y[ok]), crs=src_crs).to_crs(WGS84)
+        lon[ok], lat[ok] = pts.x.to_numpy(), pts.y.to_numpy()
+    table = df.copy()
+    for c, v in ((lon_c, lon), (lat_c, lat)):
+        col = table[c].astype(object).to_numpy(copy=True)
+        col[ok] = v[ok]  # degrees where the input was numeric; the raw text elsewhere (reported later)
+        table[c] = col
+    return table, lon_c, lat_c, system
+
+
+def _vector_coords(p: Path, found: DefectCollector, *, layer: str | int | None, user_crs: CRS | None,
+                   coord_system: str | None) -> tuple[pd.DataFrame, str, str, str]:
+    """Attributes and point coordinates (WGS84 degrees) of a vector file."""
+    try:
+        g = gpd.read_file(p, layer=layer)
+    except Exception as exc:  # pyogrio/GDAL raise many types; all mean "cannot read"
+        found.add(f"cannot read file: {' '.join(str(exc).split())}")
+        found.raise_if_any(DataError)
+    if g.crs is None:
+        if user_crs is None:
+            found.add("unknown CRS: the file declares no coordinate reference system; pass crs=... "
+                      "(or save it with its CRS)")
+        else:
+            g = g.set_crs(user_crs)
+    geom = g.geometry
+    missing = geom.isna().to_numpy() | geom.is_empty.to_numpy()
+    for i in np.flatnonzero(missing):
+        found.add("geometry is missing", row=int(i) + 1, column="geometry")
+    kinds = geom.geom_type.to_numpy()
+    for i in np.flatnonzero(~missing & (kinds != "Point")):
+        found.add(f"geometry is a {kinds[i]}, only points are accepted (convert to centroids first)",
+                  row=int(i) + 1, column="geometry")
+    found.raise_if_any(DataError)
+    table = pd.DataFrame(g.drop(columns=g.geometry.name))
+    lon_c, lat_c = GEOM_X, GEOM_Y
+    if g.crs.is_geographic:
+        # check degrees as stored (a swapped lon/lat would become inf after a datum shift), then convert
+        x, y = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
+        collect_point_defects(table.assign(**{lon_c: x, lat_c: y}), found, id_col=None, lon_col=lon_c,
+                              lat_col=lat_c)
+        found.raise_if_any(DataError)
+    g = g.to_crs(WGS84)
+    table[lon_c], table[lat_c] = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
+    return table, lon_c, lat_c, coord_system or "wgs84"
+
+
+def _check_gcj02(lon: np.ndarray, lat: np.ndarray, found: DefectCollector, *, lon_c: str, lat_c: str) -> None:
+    """Refuse WGS84-by-default points that sit at the GCJ-02 positions of known places (:func:`detect_gcj02`)."""
+    evidence = detect_gcj02(lon, lat)
+    if evidence is None:
+        return
+    where = "" if lon_c == GEOM_X else "rename the columns to lon_gcj02/lat_gcj02 or "
+    found.add(f"coordinates look like GCJ-02 (Amap/Tencent) but are read as WGS84: {evidence}; "
+              f"{where}pass --crs gcj02 (scenario: coord_system = \"gcj02\") to convert them; "
+              "if they really are WGS84, pass --crs wgs84 or name the columns lon_wgs84/lat_wgs84",
+              column=f"{lon_c},{lat_c}")
+    found.raise_if_any(DataError)
+
+
+def _assemble(p: Path, table: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, *, id_c: str | None,
+              w_c: str | None, lon_c: str, lat_c: str, system: str) -> gpd.GeoDataFrame:
     ids = (table[id_c].astype(str).str.strip() if id_c is not None
            else pd.Series([str(i + 1) for i in range(len(table))], index=table.index))
     weight = pd.to_numeric(table[w_c]).astype(float) if w_c is not None else pd.Series(1.0, index=table.index)
