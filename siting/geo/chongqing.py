@@ -77,9 +77,13 @@ def _resolve(data_dir: str | Path | None, structure: str | int) -> tuple[Path, s
     d = Path(data_dir) if data_dir is not None else default_data_dir()
     found = DefectCollector(str(d))
     if not d.is_dir():
-        how = (f"${DATA_DIR_ENV} points here" if data_dir is None and os.environ.get(DATA_DIR_ENV)
-               else "reinstall siting, or set $" + DATA_DIR_ENV + " to a folder with the data/geo files")
-        found.add(f"data directory not found ({how})")
+        if data_dir is not None:
+            found.add("data directory not found")
+        elif os.environ.get(DATA_DIR_ENV):
+            found.add(f"data directory not found (${DATA_DIR_ENV} points here)")
+        else:
+            found.add(f"data directory not found (reinstall siting, or set ${DATA_DIR_ENV} to a folder with the "
+                      "data/geo files)")
     else:
         for name in REQUIRED_FILES:
             if not (d / name).is_file():

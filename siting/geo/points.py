@@ -51,7 +51,8 @@ def _parse_crs(crs: object, found: DefectCollector) -> CRS | None:
     try:
         return CRS.from_user_input(crs)
     except (CRSError, TypeError, ValueError):
-        found.add(f"unknown CRS {crs!r}; give an EPSG code such as 'EPSG:4326'", column="crs")
+        found.add(f"unknown CRS {crs!r}; give wgs84, gcj02, bd09 or an EPSG code such as EPSG:4326 or EPSG:32648",
+                  column="crs")
         return None
 
 
@@ -236,8 +237,8 @@ def _vector_coords(p: Path, found: DefectCollector, *, layer: str | int | None, 
         found.raise_if_any(DataError)
     if g.crs is None:
         if user_crs is None:
-            found.add("unknown CRS: the file declares no coordinate reference system; pass crs=... "
-                      "(or save it with its CRS)")
+            found.add("unknown CRS: the file declares no coordinate reference system; give it with --crs, e.g. "
+                      "--crs EPSG:4326 (scenario: crs = \"EPSG:4326\"), or save the file with its CRS")
         else:
             g = g.set_crs(user_crs)
     geom = g.geometry
@@ -288,6 +289,7 @@ def _assemble(p: Path, table: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, *,
                      rest.reset_index(drop=True)], axis=1)
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
     gdf.attrs["source"] = str(p)
+    gdf.attrs["row_offset"] = 2 if p.suffix.lower() in EXCEL_SUFFIXES else 1  # data row i is file row i + offset
     gdf.attrs["columns"] = {"id": id_c, "weight": w_c, "lon": None if lon_c == GEOM_X else lon_c,
                             "lat": None if lat_c == GEOM_Y else lat_c, "coord_system": system}
     return gdf
