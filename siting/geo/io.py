@@ -29,31 +29,61 @@ NA_STRINGS = ("", "nan", "na", "n/a", "null", "none", "#n/a")  # read as "missin
 WEIGHT_NAMES = ("weight", "demand", "population", "pop", "volume")
 
 
-def read_csv_any(path: Path, found: DefectCollector, **kwargs) -> pd.DataFrame | None:
-    """Read a delimited text file, trying UTF-8 (with or without BOM), then GB18030/GBK.
-
-    Returns ``None`` (and records a defect) if the file cannot be decoded or parsed.
-    """
-    raw = Path(path).read_bytes()
-    text, last = None, None
+def _decode(raw: bytes, found: DefectCollector) -> str | None:
+    """Text of a file: UTF-16 when it starts with a UTF-16 byte-order mark (Excel's "Unicode text"), else
+    UTF-8 (BOM optional), else GB18030/GBK."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            found.add("cannot decode the file as UTF-16 although it starts with a UTF-16 byte-order mark; save it "
+                      "as UTF-8")
+            return None
+    last = None
     for enc in ENCODINGS:
         try:
-            text = raw.decode(enc)
-            break
+            return raw.decode(enc)
         except UnicodeDecodeError as exc:
             last = exc
+    found.add(
+        "cannot decode the file as UTF-8 or GBK/GB18030 "
+        f"(first bad byte at offset {getattr(last, 'start', '?')}); save it as UTF-8"
+    )
+    return None
+
+
+def _separator(first: str) -> str:
+    """Tab, semicolon (European spreadsheets) or comma: whichever the header line uses most."""
+    counts = {sep: first.count(sep) for sep in ("\t", ";", ",")}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] > 0 else ","
+
+
+def read_csv_any(path: Path, found: DefectCollector, **kwargs) -> pd.DataFrame | None:
+    """Read a delimited text file (comma, tab or semicolon), trying UTF-16 (with its BOM), UTF-8 (with or
+    without BOM), then GB18030/GBK.
+
+    Returns ``None`` (and records a defect) if the file cannot be decoded or parsed, holds no text, or its
+    header names a column twice.
+    """
+    text = _decode(Path(path).read_bytes(), found)
     if text is None:
-        found.add(
-            "cannot decode the file as UTF-8 or GBK/GB18030 "
-            f"(first bad byte at offset {getattr(last, 'start', '?')}); save it as UTF-8"
-        )
+        return None
+    if not text.strip():
+        found.add("the file holds no text (only blank lines or spaces): expected a header row and data rows")
         return None
     sep = kwargs.pop("sep", None)
+    first = text.lstrip("\r\n").split("\n", 1)[0]
     if sep is None:
-        first = text.split("\n", 1)[0]
-        sep = "\t" if first.count("\t") > first.count(",") else ","
+        sep = _separator(first)
+    header = [h.strip().strip('"') for h in first.rstrip("\r").split(sep)]
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    for h in twice:
+        found.add(f"the header names column {h!r} {header.count(h)} times; rename or drop the copies", column=h)
+    if twice:
+        return None
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep, keep_default_na=True, skipinitialspace=True, **kwargs)
+        return pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, **{"keep_default_na": True, **kwargs})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         found.add(f"cannot parse as CSV: {' '.join(str(exc).split())}")
         return None
@@ -112,6 +142,14 @@ def _dms_to_degrees(text: str) -> float | None:
         return None
     deg = parts[0] + (parts[1] / 60 if len(parts) > 1 else 0) + (parts[2] / 3600 if len(parts) > 2 else 0)
     return -deg if text.strip().startswith("-") or text.strip()[-1:].upper() in ("S", "W") or text.strip()[-1:] in "南西" else deg
+
+
+_EXCEL_HINT = ", an Excel error value: fix the formula or paste the values"
+
+
+def _is_excel_error(text: str) -> bool:
+    t = text.strip().upper()
+    return t in ("#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA")
 
 
 def _values(mask: np.ndarray, verb: str = "are") -> str:
@@ -175,8 +213,10 @@ def _coordinate_defects(df: pd.DataFrame, found: DefectCollector, rows: np.ndarr
     lat, lat_bad = _to_float(df[lat_col])
     for name, vals, bad in ((lon_col, lon, lon_bad), (lat_col, lat, lat_bad)):
         explained = _pattern_defects(df[name], bad, found, column=str(name), what="coordinate")
-        for r in rows[bad & ~explained]:
-            found.add("coordinate is not a number", row=int(r), column=str(name))
+        raw = df[name].astype(str).to_numpy()
+        for r, i in zip(rows[bad & ~explained], np.flatnonzero(bad & ~explained)):
+            found.add(f"coordinate is not a number ({raw[i].strip()!r}{_EXCEL_HINT if _is_excel_error(raw[i]) else ''})",
+                      row=int(r), column=str(name))
         for r in rows[np.isnan(vals) & ~bad]:
             found.add("coordinate is missing", row=int(r), column=str(name))
         for r in rows[np.isinf(vals)]:
@@ -193,6 +233,11 @@ def _coordinate_defects(df: pd.DataFrame, found: DefectCollector, rows: np.ndarr
         )
         ok = ok & ~metres
         lon, lat = np.where(metres, 0.0, lon), np.where(metres, 0.0, lat)
+    null = ok & (lon == 0) & (lat == 0)
+    for r in rows[null]:
+        found.add("coordinates are (0, 0), in the Gulf of Guinea: a missing position written as 0? give the real "
+                  "position or drop the row", row=int(r), column=f"{lon_col},{lat_col}", cause="null island")
+    ok = ok & ~null
     swapped = ok & (np.abs(lat) > 90) & (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
     for r, x, y in zip(rows[swapped], lon[swapped], lat[swapped]):
         found.add(
@@ -213,8 +258,10 @@ def _weight_defects(raw: pd.Series, found: DefectCollector, rows: np.ndarray, we
     w, w_bad = _to_float(raw)
     col = str(weight_col)
     explained = _pattern_defects(raw, w_bad, found, column=col, what="weight")
-    for r in rows[w_bad & ~explained]:
-        found.add("weight is not a number", row=int(r), column=col)
+    text = raw.astype(str).to_numpy()
+    for r, i in zip(rows[w_bad & ~explained], np.flatnonzero(w_bad & ~explained)):
+        found.add(f"weight is not a number ({text[i].strip()!r}{_EXCEL_HINT if _is_excel_error(text[i]) else ''})",
+                  row=int(r), column=col)
     for r in rows[np.isnan(w) & ~w_bad]:
         found.add("weight is missing", row=int(r), column=col)
     for r in rows[np.isinf(w)]:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 import geopandas as gpd
 import numpy as np
@@ -121,7 +120,9 @@ def read_points(
         if suffix in EXCEL_SUFFIXES:
             df, offset = _read_excel(p, found, sheet=layer), 2
         else:
-            df = read_csv_any(p, found, dtype=str)
+            # only empty cells are missing: "NaN" or "NA" text is kept, so that a capacity written NaN is an
+            # error while a blank one means unlimited (numbers treat "nan"/"na" as missing, siting.geo.io)
+            df = read_csv_any(p, found, dtype=str, keep_default_na=False, na_values=[""])
         found.raise_if_any(DataError)
         assert df is not None
         table, lon_c, lat_c, system = _table_coords(df, found, lon_col=lon_col, lat_col=lat_col,
@@ -165,25 +166,44 @@ def _check_path(p: Path, found: DefectCollector) -> None:
 
 
 def _read_excel(p: Path, found: DefectCollector, *, sheet: str | int | None) -> pd.DataFrame | None:
-    """The first sheet (or ``sheet``) of an .xlsx workbook as text, like a CSV; ``None`` if unreadable."""
+    """The first sheet (or ``sheet``) of an .xlsx workbook as text, like a CSV (cached formula values; error
+    cells such as ``#VALUE!`` kept as text so they are reported); ``None`` if unreadable."""
     try:
-        import openpyxl  # noqa: F401  (pandas' engine; a clear message if it is missing)
+        import openpyxl
     except ImportError:  # pragma: no cover - a dependency of siting
         found.add("reading .xlsx needs the openpyxl package (pip install openpyxl)")
         return None
     try:
-        df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=str, engine="openpyxl")
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
-        found.add(f"cannot read the workbook: {' '.join(str(exc).split())}")
+        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+        try:
+            ws = wb.worksheets[sheet] if isinstance(sheet, int) else (wb[sheet] if sheet is not None else wb.worksheets[0])
+            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        finally:
+            wb.close()
+    except (KeyError, IndexError) as exc:
+        found.add(f"no sheet {sheet!r} in the workbook ({' '.join(str(exc).split())})", column="layer")
         return None
-    except Exception as exc:  # openpyxl raises its own types for corrupt workbooks; all mean "cannot read"
-        found.add(f"cannot read the workbook ({type(exc).__name__}): {' '.join(str(exc).split())}")
+    except Exception as exc:  # zipfile/openpyxl/XML errors of a corrupt workbook all mean "cannot read"
+        found.add(f"cannot read the workbook: {' '.join(str(exc).split()) or type(exc).__name__}")
         return None
-    df.columns = [str(c).strip() for c in df.columns]
-    if df.empty and not len(df.columns):
-        found.add("the sheet is empty")
+    while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
+        rows.pop()  # trailing empty rows that Excel keeps after deleting data
+    if not rows:
+        found.add("the sheet is empty: expected a header row and data rows")
         return None
-    return df
+    header = [str(h).strip() if h is not None else f"column {k + 1}" for k, h in enumerate(rows[0])]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    for h in twice:
+        found.add(f"the header names column {h!r} {header.count(h)} times; rename or drop the copies", column=h)
+    if twice:
+        return None
+
+    def text(v: object) -> object:
+        return None if v is None or (isinstance(v, str) and not v.strip()) else (v if isinstance(v, str) else repr(v)
+                                                                                 if isinstance(v, float) else str(v))
+
+    body = [[text(v) for v in r[:len(header)]] + [None] * (len(header) - len(r)) for r in rows[1:]]
+    return pd.DataFrame(body, columns=header, dtype=object)
 
 
 def _table_coords(df: pd.DataFrame, found: DefectCollector, *, lon_col: str | None, lat_col: str | None,
