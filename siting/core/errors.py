@@ -83,13 +83,15 @@ class Defect:
         return f"{', '.join(where)}: {msg}" if where else msg
 
 
-# quoted values, parenthesised details, numbers and non-ASCII words (place names): the parts of a message
+# quoted values, parenthesised details, words with digits (numbers, ids such as N1-00) and non-ASCII words
+# (place names): the parts of a message
 # that differ between two problems of the same kind
-_VALUES = re.compile(r"'[^']*'|\"[^\"]*\"|\([^()]*\)|[-+]?\d[\d,_.]*(?:[eE][-+]?\d+)?|[^\x00-\x7f]+")
+_VALUES = re.compile(r"'[^']*'|\"[^\"]*\"|\([^()]*\)|[^\s(),;:]*\d[^\s(),;:]*|[^\x00-\x7f]+")
 
 
 def _blank_values(message: str) -> str:
-    """The message with quoted values, parenthesised details, numbers and non-ASCII words replaced by ``…``."""
+    """The message with quoted values, parenthesised details, words holding a digit and non-ASCII words
+    replaced by ``…``."""
     return " ".join(_VALUES.sub("…", str(message)).split())
 
 

@@ -39,3 +39,16 @@ def test_run_shipped_scenario_by_name_from_elsewhere(capfd, tmp_path, monkeypatc
     assert main(["run", "example", "--out", str(tmp_path / "ex"), "--quiet"]) == 0
     assert "verified: yes" in capfd.readouterr().out
     assert (tmp_path / "ex" / "summary.json").is_file()
+
+
+def test_infeasible_radius_flood_is_grouped_with_the_full_list_next_to_out(capfd, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    hubs = '{path="../data/example/hubs.csv", unit_col="unit", region_col="region"}'
+    rc = main(["run", "example", "--set", f"tiers.point.candidates={hubs}", "--set", "tiers.point.radius_km=1",
+               "--out", str(tmp_path / "run"), "--quiet"])
+    err = capfd.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert len(err) == 2, err
+    assert "has no point candidate within 1 km in the same unit [and 39 more like it]" in err[0]
+    assert err[1] == f"note: 40 problems in all, grouped by cause above; the full list is in {tmp_path / 'run.errors.csv'}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.errors.csv"]
