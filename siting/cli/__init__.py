@@ -21,7 +21,7 @@ import click
 
 from siting import __version__
 from siting.core.errors import InputError, Interrupted, OutputError, SitingError, SolverError
-from siting.cli.common import console_err
+from siting.cli.common import console_err, report_input_error
 from siting.cli.interrupt import guard
 
 __all__ = ["cli", "main"]
@@ -34,7 +34,7 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_SOLVER = 0, 1, 2, 3
 def cli() -> None:
     """Facility-location optimisation: exact MIP models (Pyomo + HiGHS) on real geodata, with maps.
 
-    Start with `siting run models/chongqing-express.toml`, or `siting locate --help` for your own data.
+    Start with `siting scenarios` and `siting run chongqing-express`, or `siting locate --help` for your own data.
     """
 
 
@@ -44,10 +44,11 @@ from siting.cli.compare import compare  # noqa: E402
 from siting.cli.data import data  # noqa: E402
 from siting.cli.locate import locate  # noqa: E402
 from siting.cli.run import run  # noqa: E402
+from siting.cli.scenarios import scenarios  # noqa: E402
 from siting.cli.sweep import frontier, sweep  # noqa: E402
 from siting.cli.verify import verify  # noqa: E402
 
-for _command in (data, locate, run, sweep, frontier, compare, verify, bench):
+for _command in (data, scenarios, locate, run, sweep, frontier, compare, verify, bench):
     cli.add_command(_command)
 # --- end of sub-commands ----------------------------------------------------------------------
 
@@ -76,9 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:
         console_err(str(exc))
         return 128 + exc.signum
-    except InputError as exc:
-        for line in exc.lines():
-            console_err(f"error: {line}")
+    except InputError as exc:  # one line per problem; a flood grouped by cause, the full list in a CSV
+        report_input_error(exc, sys.argv[1:] if argv is None else argv)
         return EXIT_INPUT
     except OutputError as exc:
         console_err(f"error: {exc}")

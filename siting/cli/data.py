@@ -57,7 +57,8 @@ def data() -> None:
 
 @data.command("check")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Folder with the geodata files [default: $SITING_DATA_DIR or the repository's data/geo].")
+              help="Folder with the geodata files [default: $SITING_DATA_DIR, else the data installed with siting, "
+                   "else the checkout's data/geo].")
 @click.option("--structure", type=click.Choice(STRUCTURES), default="2024", show_default=True,
               help="Administrative structure: 2024 (38 districts, 41 planning units) or 2025 (after the Nov 2025 "
                    "reform: 两江新区 replaces 江北区/渝北区).")

@@ -20,8 +20,10 @@ Models:
 """ + "\n".join(f"  {name:<11} {spec.summary}" for name, spec in MODELS.items()) + """
 
 \b
-Files: GeoPackage, GeoJSON, Shapefile, or CSV with lon/lat columns (WGS84; lon_gcj02/lat_gcj02 and
-lon_bd09/lat_bd09 are converted). Distances are great-circle x --circuity, or taken from --od-matrix
+Files: GeoPackage, GeoJSON, Shapefile, Excel .xlsx, or CSV with lon/lat columns (WGS84; lon_gcj02/lat_gcj02
+and lon_bd09/lat_bd09 are converted; --crs gcj02 or --crs bd09 converts plain lon/lat columns; --crs EPSG:NNNN
+reads projected x/y). --lon/--lat/--id/--crs apply to both files. A demand point more than 500 km from every
+candidate (or a candidate that far from every demand point) is refused as a wrong coordinate unless --allow-far. Distances are great-circle x --circuity, or taken from --od-matrix
 (CSV/Parquet with from_id, to_id, distance_km[, time_min]; unlisted pairs are not allowed).
 Outputs (default maps/locate-MODEL, relative to the current directory): summary.json, solution.gpkg
 (layers facilities, assignments, demand), CSVs, map.html, report.html. Written atomically.
@@ -37,8 +39,20 @@ Exit codes: 0 ok, 1 the solution failed verification, 2 bad input or infeasible,
 @click.option("--p", "p", type=int, default=None,
               help="Number of facilities (p-median, p-center, mclp, attendance, lscp-b).")
 @click.option("--radius-km", type=float, default=None, help="Coverage radius, km (lscp, lscp-b, mclp).")
-@click.option("--weight", "weight_col", default=None, help="Demand weight column (default: 1 per point).")
-@click.option("--id", "id_col", default=None, help="Id column in both files (default: row number).")
+@click.option("--weight", "weight_col", default=None,
+              help="Demand weight column (default: weight/demand/population/pop/volume if present, else 1 per point).")
+@click.option("--lon", "lon_col", default=None, metavar="COL",
+              help="Longitude (or projected x) column in both files (default: lon/lng/longitude/x/经度).")
+@click.option("--lat", "lat_col", default=None, metavar="COL",
+              help="Latitude (or projected y) column in both files (default: lat/latitude/y/纬度).")
+@click.option("--crs", "crs", default=None, metavar="wgs84|gcj02|bd09|EPSG:N",
+              help="Coordinates of both files: wgs84 (GPS, Tianditu), gcj02 (Amap, Tencent), bd09 (Baidu), or an "
+                   "EPSG code of projected x/y columns (e.g. EPSG:32648). Default: from the column names, else "
+                   "wgs84; a vector file's own CRS wins.")
+@click.option("--allow-far", is_flag=True,
+              help="Accept points more than 500 km from every point of the other file (siting.core.limits.FAR_KM).")
+@click.option("--id", "id_col", default=None,
+              help="Id column in both files (default: id/code/code9/adcode if present, else the row number).")
 @click.option("--name", "name_col", default=None, help="Name column in both files (default: name/name_zh if present).")
 @click.option("--fixed-cost", "fixed_col", default=None, help="Candidate fixed-cost column, CNY.")
 @click.option("--capacity", "cap_col", default=None, help="Candidate capacity column (blank = unlimited).")
@@ -65,7 +79,8 @@ Exit codes: 0 ok, 1 the solution failed verification, 2 bad input or infeasible,
 @click.option("--max-memory-mb", type=float, default=None,
               help="Refuse a model estimated to need more memory than this (default: 80% of the available memory).")
 def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_km: float | None,
-           weight_col: str | None, id_col: str | None, name_col: str | None, fixed_col: str | None,
+           weight_col: str | None, lon_col: str | None, lat_col: str | None, crs: str | None, allow_far: bool,
+           id_col: str | None, name_col: str | None, fixed_col: str | None,
            cap_col: str | None, req_col: str | None, forb_col: str | None, od_file: str | None,
            max_distance_km: float | None, budget_cny: float | None, decay: str | None,
            objective: str | None, cost_per_unit_km: float | None, circuity: float | None,
@@ -95,6 +110,7 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
     if circuity is not None and not (math.isfinite(circuity) and circuity >= 1):
         found.add(f"must be a number >= 1, got {circuity}", file="--circuity")
     check_solver_flags(found, time_limit=time_limit, gap=gap, threads=threads, max_memory_mb=max_memory_mb)
+    reading = _reading(found, lon_col=lon_col, lat_col=lat_col, crs=crs, allow_far=allow_far)
     params: dict[str, Any] = {}
     try:
         params = model_params(spec, p=p, radius_km=radius_km, budget_cny=budget_cny, decay=decay,
@@ -111,7 +127,7 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
         demand_file, cand_file, id_col=id_col, weight_col=weight_col, name_col=name_col, fixed_col=fixed_col,
         cap_col=cap_col, req_col=req_col, forb_col=forb_col, od_matrix=od_file, max_distance_km=max_distance_km,
         circuity=circuity, found=found,  # option and file problems are reported together
-        error=ScenarioError if options_bad else DataError,
+        error=ScenarioError if options_bad else DataError, **reading,
     )
     options = SolverOptions(time_limit_s=time_limit, mip_rel_gap=gap if gap is not None else 1e-6,
                             threads=threads, verbose=verbose)
@@ -126,7 +142,8 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
         parameters=locate_parameters(
             model=model, params=result.params, demand=demand_file, candidates=cand_file, od_matrix=od_file,
             id_col=id_col, weight_col=weight_col, name_col=name_col, fixed_col=fixed_col, cap_col=cap_col,
-            req_col=req_col, forb_col=forb_col, max_distance_km=max_distance_km, circuity=circuity),
+            req_col=req_col, forb_col=forb_col, max_distance_km=max_distance_km, circuity=circuity,
+            reading=reading),
         inputs={"demand": demand_file, "candidates": cand_file, "od_matrix": od_file},
         info=result.info, verdict=verdict, command=(click.get_current_context().find_root().obj or {}).get("argv"),
         wall_seconds=time.perf_counter() - started,
@@ -148,3 +165,25 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
         return 1
     stdout.print(f"verified ({len(verdict.checks)} checks); wrote {written}", markup=False)
     return 0
+
+
+def _reading(found: DefectCollector, *, lon_col: str | None, lat_col: str | None, crs: str | None,
+             allow_far: bool) -> dict[str, Any]:
+    """How to read both files (keyword arguments of :func:`siting.geo.adapt.problem_from_files`): ``--crs``
+    wgs84/gcj02/bd09 names the coordinate system, anything else is a CRS (EPSG code) for x/y columns."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    out: dict[str, Any] = {"lon_col": lon_col, "lat_col": lat_col, "coord_system": None, "crs": None,
+                           "allow_far": allow_far}
+    if crs is not None:
+        if crs.strip().lower() in ("wgs84", "gcj02", "bd09"):
+            out["coord_system"] = crs.strip().lower()
+        else:
+            try:
+                CRS.from_user_input(crs)
+                out["crs"] = crs
+            except (CRSError, TypeError, ValueError):
+                found.add(f"unknown CRS {crs!r}; use wgs84, gcj02, bd09 or an EPSG code such as EPSG:32648",
+                          file="--crs")
+    return {k: v for k, v in out.items() if v not in (None, False)}

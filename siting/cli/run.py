@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import click
 
 from siting.core.errors import DefectCollector, ScenarioError
 from siting.cli.common import check_solver_flags, console_err, stdout
+from siting.geo.shipped import find_scenario
 
 __all__ = ["run"]
 
 _EPILOG = """\b
 Examples:
-  siting run models/chongqing-express.toml
-  siting run models/chongqing-express.toml --set tiers.collection.radius_km=20 --out maps/express-20km
-  siting run models/example.toml --out /tmp/example --quiet
+  siting run chongqing-express                      (a shipped scenario by name; see `siting scenarios`)
+  siting run chongqing-express --set tiers.collection.radius_km=20 --out maps/express-20km
+  siting run my-scenario.toml --out /tmp/example --quiet
 
 \b
 --set KEY=VALUE overrides one parameter by its dotted key in the scenario file (repeatable); VALUE is a
@@ -32,7 +32,7 @@ Exit codes: 0 ok, 1 the solution failed verification, 2 bad input or infeasible,
 
 
 @click.command("run", epilog=_EPILOG)
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=click.Path())
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--time-limit", "time_limit", type=float, default=None, help="Solver time limit, seconds.")
 @click.option("--gap", type=float, default=None, help="Relative MIP gap at which to stop (e.g. 0.005).")
@@ -44,7 +44,8 @@ Exit codes: 0 ok, 1 the solution failed verification, 2 bad input or infeasible,
               help="Refuse a model whose estimated memory exceeds this (default: 80% of the memory available).")
 def run(scenario: str, out_dir: str | None, time_limit: float | None, gap: float | None, threads: int | None,
         sets: tuple[str, ...], overwrite: bool, quiet: bool, max_memory_mb: float | None) -> int:
-    """Solve the multi-tier facility-location SCENARIO (a TOML file) and write its outputs."""
+    """Solve the multi-tier facility-location SCENARIO (a TOML file, or the name of a shipped scenario such as
+    chongqing-express) and write its outputs."""
     from siting.pipeline.run import DEFAULT_OPTIONS, run_scenario
     from siting.scenario.load import load_scenario, parse_value
 
@@ -59,7 +60,7 @@ def run(scenario: str, out_dir: str | None, time_limit: float | None, gap: float
     check_solver_flags(found, time_limit=time_limit, gap=gap, threads=threads, max_memory_mb=max_memory_mb)
     found.raise_if_any(ScenarioError)
 
-    scen = load_scenario(Path(scenario), overrides=overrides)
+    scen = load_scenario(find_scenario(scenario), overrides=overrides)
     options = scen.solver_options(DEFAULT_OPTIONS)
     changes: dict[str, object] = {"verbose": not quiet}
     if time_limit is not None:

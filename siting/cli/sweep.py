@@ -12,6 +12,7 @@ import click
 
 from siting.core.errors import Interrupted
 from siting.cli.common import console_err, stdout
+from siting.geo.shipped import find_scenario
 
 __all__ = ["sweep", "frontier"]
 
@@ -92,7 +93,7 @@ def _close(failed: int, total: int, paths: list[Path]) -> int:
 
 
 @click.command("sweep")
-@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--set", "sets", multiple=True, metavar="KEY=V1,V2,...",
               help="Vary a dotted scenario key over TOML values (repeat for a Cartesian grid); adds to or "
                    "replaces the scenario's [sweep] table. Example: --set tiers.collection.radius_km=10,15,20")
@@ -108,6 +109,7 @@ def sweep(scenario: Path, sets: tuple[str, ...], executor: str, scheduler: str |
     """
     from siting.sweep.runner import run_sweep, sweep_grid
 
+    scenario = find_scenario(scenario)  # a file, or the name of a shipped scenario
     grid = sweep_grid(scenario, sets)
     out = out if out is not None else Path("sweeps") / scenario.stem
     stdout.print(f"sweep of {scenario}: {len(grid)} runs over "
@@ -120,7 +122,7 @@ def sweep(scenario: Path, sets: tuple[str, ...], executor: str, scheduler: str |
 
 
 @click.command("frontier")
-@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--budget-from", "budget_from", type=float, required=True, metavar="A", help="Lowest budget, CNY/yr.")
 @click.option("--budget-to", "budget_to", type=float, required=True, metavar="B", help="Highest budget, CNY/yr.")
 @click.option("--steps", type=int, default=11, show_default=True, metavar="K", help="Number of budgets.")
@@ -136,6 +138,7 @@ def frontier(scenario: Path, budget_from: float, budget_to: float, steps: int, e
     """
     from siting.sweep.frontier import BUDGET_KEY, run_frontier
 
+    scenario = find_scenario(scenario)  # a file, or the name of a shipped scenario
     out = out if out is not None else Path("sweeps") / f"{scenario.stem}-frontier"
     stdout.print(f"frontier of {scenario}: {steps} budgets from {budget_from:,.0f} to {budget_to:,.0f} CNY/yr "
                  f"({executor}) -> {out}", markup=False, highlight=False)

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from siting.core.errors import DataError, DefectCollector
+from siting.core.limits import BOUNDS_DOC, FAR_KM, MAX_CAPACITY, MAX_COST_CNY
 from siting.core.problem import Problem
 
-__all__ = ["problem_from_geodataframes"]
+__all__ = ["problem_from_geodataframes", "problem_from_files", "far_point_defects"]
 
 _TRUE = {"1", "true", "t", "yes", "y", "是"}
 _FALSE = {"0", "false", "f", "no", "n", "否", "", "nan", "none"}
@@ -47,8 +48,10 @@ def _points(gdf: Any, label: str, found: DefectCollector) -> tuple[np.ndarray, n
     return g.x.to_numpy(np.float64), g.y.to_numpy(np.float64)
 
 
-def _column(gdf: Any, col: str | None, label: str, found: DefectCollector, *, kind: str) -> np.ndarray | None:
-    """A numeric (``kind='num'``, or ``'cap'`` where blank means unlimited) or boolean column."""
+def _column(gdf: Any, col: str | None, label: str, found: DefectCollector, *, kind: str,
+            bound: tuple[float, str] | None = None) -> np.ndarray | None:
+    """A numeric (``kind='num'``, or ``'cap'`` where blank means unlimited) or boolean column; ``bound``
+    (value, name in :mod:`siting.core.limits`) caps the finite numbers."""
     if col is None:
         return None
     if col not in gdf.columns:
@@ -75,6 +78,11 @@ def _column(gdf: Any, col: str | None, label: str, found: DefectCollector, *, ki
         v = s.iloc[r - 1]
         found.add(f"must be a number >= 0, got {'nothing' if blank[r - 1] else repr(v)}", file=label,
                   row=int(r), column=col)
+    if bound is not None:
+        big = ~bad & np.isfinite(num) & (num > bound[0])
+        for r in rows[big]:
+            found.add(f"{num[r - 1]:g} is above the bound {bound[0]:g} ({BOUNDS_DOC}.{bound[1]})", file=label,
+                      row=int(r), column=col)
     return num
 
 
@@ -133,8 +141,8 @@ def problem_from_geodataframes(
                 found.add(f"duplicate id {text.iloc[r]!r}", file=label, row=int(r) + 1, column=col)
             ids[key] = text.to_numpy(dtype=object)
     w = _column(demand, weight, demand_label, found, kind="num")
-    f = _column(candidates, fixed_cost, candidates_label, found, kind="num")
-    cap = _column(candidates, capacity, candidates_label, found, kind="cap")
+    f = _column(candidates, fixed_cost, candidates_label, found, kind="num", bound=(MAX_COST_CNY, "MAX_COST_CNY"))
+    cap = _column(candidates, capacity, candidates_label, found, kind="cap", bound=(MAX_CAPACITY, "MAX_CAPACITY"))
     req = _column(candidates, required, candidates_label, found, kind="bool")
     forb = _column(candidates, forbidden, candidates_label, found, kind="bool")
     found.raise_if_any(DataError)
@@ -192,6 +200,11 @@ def problem_from_files(
     od_matrix: str | None = None,
     max_distance_km: float | None = None,
     circuity: float | None = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    coord_system: str | None = None,
+    crs: str | None = None,
+    allow_far: bool = False,
     found: Any = None,
     error: type = DataError,
 ) -> tuple[Problem, Any, Any]:
@@ -200,7 +213,10 @@ def problem_from_files(
     The one reader of a locate run's inputs, shared by the CLI and by :func:`siting.provenance.audit.audit` (which
     rebuilds the problem of a finished run from its manifest). Problems found in the files are added to
     ``found`` (a :class:`~siting.core.errors.DefectCollector`, so that the caller can report them with its own)
-    and raised together as ``error``.
+    and raised together as ``error``. ``lon_col``, ``lat_col``, ``coord_system`` and ``crs`` apply to both
+    files (:func:`siting.geo.read_points`). Unless ``allow_far``, a demand point farther than
+    :data:`siting.core.limits.FAR_KM` (great circle) from every candidate, or a candidate that far from every
+    demand point, is an error (:func:`far_point_defects`).
 
     Returns
     -------
@@ -208,24 +224,10 @@ def problem_from_files(
     """
     from pathlib import Path
 
-    from siting.geo.od import read_od_matrix
-    from siting.geo.points import read_points
-
     found = found if found is not None else DefectCollector()
-    layers = {}
-    for label, path, kw in (("demand", demand, {"weight_col": weight_col}), ("candidates", candidates, {})):
-        try:  # read both files (and the OD matrix) before reporting, so every problem shows at once
-            layers[label] = read_points(path, id_col=id_col, **kw)
-        except DataError as exc:
-            found.extend(exc.defects)
-    od = None
-    if od_matrix is not None:
-        try:
-            od = read_od_matrix(od_matrix)
-        except DataError as exc:
-            found.extend(exc.defects)
+    dem, cand, od = _read_inputs(demand, candidates, od_matrix, found, id_col=id_col, weight_col=weight_col,
+                                 lon_col=lon_col, lat_col=lat_col, coord_system=coord_system, crs=crs)
     found.raise_if_any(error)
-    dem, cand = layers["demand"], layers["candidates"]
     if name_col is not None:
         for path, gdf in ((demand, dem), (candidates, cand)):
             if name_col not in gdf.columns:
@@ -234,6 +236,9 @@ def problem_from_files(
         found.raise_if_any(DataError)
         dem = dem.assign(name=dem[name_col].astype(str))
         cand = cand.assign(name=cand[name_col].astype(str))
+    if not allow_far:
+        found.extend(far_point_defects(dem, cand, demand_file=str(demand), candidates_file=str(candidates)))
+        found.raise_if_any(DataError)
     problem = problem_from_geodataframes(
         dem, cand, demand_id="id", candidate_id="id", weight="weight", fixed_cost=fixed_col,
         capacity=cap_col, required=req_col, forbidden=forb_col, max_distance_km=max_distance_km,
@@ -243,3 +248,59 @@ def problem_from_files(
     )
     return problem, dem, cand
 
+
+def _read_inputs(demand: str, candidates: str, od_matrix: str | None, found: DefectCollector, *,
+                 id_col: str | None, weight_col: str | None, lon_col: str | None, lat_col: str | None,
+                 coord_system: str | None, crs: str | None) -> tuple[Any, Any, Any]:
+    """Both point files and the OD matrix, every problem of all three added to ``found``."""
+    from siting.geo.od import read_od_matrix
+    from siting.geo.points import read_points
+
+    layers: dict[str, Any] = {"demand": None, "candidates": None}
+    common = {"id_col": id_col, "lon_col": lon_col, "lat_col": lat_col, "coord_system": coord_system, "crs": crs}
+    for label, path, kw in (("demand", demand, {"weight_col": weight_col}), ("candidates", candidates, {})):
+        try:  # read both files (and the OD matrix) before reporting, so every problem shows at once
+            layers[label] = read_points(path, **common, **kw)
+        except DataError as exc:
+            found.extend(exc.defects)
+    od = None
+    if od_matrix is not None:
+        try:
+            od = read_od_matrix(od_matrix)
+        except DataError as exc:
+            found.extend(exc.defects)
+    return layers["demand"], layers["candidates"], od
+
+
+def _nearest_km(lon: np.ndarray, lat: np.ndarray, to_lon: np.ndarray, to_lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Great-circle distance (km, sphere of radius 6371 km) from each point to its nearest target, and its index."""
+    from scipy.spatial import cKDTree
+
+    def xyz(lo: np.ndarray, la: np.ndarray) -> np.ndarray:
+        lo, la = np.radians(lo), np.radians(la)
+        return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+    chord, idx = cKDTree(xyz(to_lon, to_lat)).query(xyz(lon, lat))
+    return 2 * 6371.0 * np.arcsin(np.clip(np.asarray(chord) / 2, 0, 1)), np.asarray(idx)
+
+
+def far_point_defects(demand: Any, candidates: Any, *, demand_file: str, candidates_file: str,
+                      far_km: float = FAR_KM) -> list:
+    """Points that are probably wrong coordinates: a demand point farther than ``far_km`` (great circle,
+    default :data:`siting.core.limits.FAR_KM` = 500 km) from every candidate, and a candidate that far from
+    every demand point (a point in Paris among points in Chongqing). One defect per point, with its row."""
+    out = DefectCollector()
+    if not len(demand) or not len(candidates):
+        return []
+    sides = ((demand, candidates, demand_file, "demand point", "candidate"),
+             (candidates, demand, candidates_file, "candidate", "demand point"))
+    for pts, other, file, what, of in sides:
+        d_km, near = _nearest_km(pts["lon"].to_numpy(float), pts["lat"].to_numpy(float),
+                                 other["lon"].to_numpy(float), other["lat"].to_numpy(float))
+        offset = int(pts.attrs.get("row_offset", 1))
+        for i in np.flatnonzero(d_km > far_km):
+            out.add(f"{what} {pts['id'].iat[i]!r} at ({pts['lon'].iat[i]:.4f}, {pts['lat'].iat[i]:.4f}) is "
+                    f"{d_km[i]:,.0f} km from the nearest {of} ({other['id'].iat[near[i]]!r}); the rule is "
+                    f"{far_km:g} km ({BOUNDS_DOC}.FAR_KM): check its coordinates, or pass --allow-far",
+                    file=file, row=int(i) + offset, column="lon,lat", cause=f"far {what}")
+    return out.defects

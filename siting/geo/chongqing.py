@@ -16,8 +16,9 @@ township's unit in both structures, ``data/geo/planning_units.csv`` lists the un
 estimates and estimated coordinates are in ``data/geo/townships_derived.csv`` (built by
 ``python scripts/derive_geo.py``). The rules are in ``data/geo/DERIVED.md``.
 
-``data_dir`` defaults to the environment variable ``SITING_DATA_DIR`` if set, else the repository's
-``data/geo/``.
+``data_dir`` defaults to :func:`default_data_dir`: the environment variable ``SITING_DATA_DIR`` if set, else
+the data installed with the package (``siting/_shipped/data/geo``), else the source checkout's ``data/geo/``
+(:mod:`siting.geo.shipped`).
 
 Users' files: :func:`read_points` reads GeoPackage/GeoJSON/Shapefile (anything pyogrio reads) or CSV
 with longitude/latitude columns (UTF-8 or GBK), converts GCJ-02/BD-09 and any CRS to WGS84, and
@@ -34,6 +35,7 @@ import pandas as pd
 import shapely
 from siting.geo.io import collect_point_defects, read_csv_any
 from siting.core.errors import DataError, Defect, DefectCollector, ScenarioError
+from siting.geo.shipped import DATA_DIR_ENV, default_data_dir
 
 
 STRUCTURES = ("2024", "2025")
@@ -66,14 +68,6 @@ GEOMETRY_RULES = ("district_polygon", "township_cells")
 GEOM_X, GEOM_Y = "geometry x", "geometry y"  # how point coordinates of vector files are named in messages
 
 
-def default_data_dir() -> Path:
-    """``$SITING_DATA_DIR`` if set, else the repository's ``data/geo/`` (found relative to this file)."""
-    env = os.environ.get("SITING_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "data" / "geo"
-
-
 def _resolve(data_dir: str | Path | None, structure: str | int) -> tuple[Path, str]:
     found = DefectCollector("--structure")
     s = str(structure)
@@ -83,7 +77,13 @@ def _resolve(data_dir: str | Path | None, structure: str | int) -> tuple[Path, s
     d = Path(data_dir) if data_dir is not None else default_data_dir()
     found = DefectCollector(str(d))
     if not d.is_dir():
-        found.add("data directory not found")
+        if data_dir is not None:
+            found.add("data directory not found")
+        elif os.environ.get(DATA_DIR_ENV):
+            found.add(f"data directory not found (${DATA_DIR_ENV} points here)")
+        else:
+            found.add(f"data directory not found (reinstall siting, or set ${DATA_DIR_ENV} to a folder with the "
+                      "data/geo files)")
     else:
         for name in REQUIRED_FILES:
             if not (d / name).is_file():
@@ -153,6 +153,20 @@ class _Bundle:
         self.dir, self.structure = d, s
         found = DefectCollector()
         f = {name: d / name for name in REQUIRED_FILES}
+        dist, polys, towns, members, derived, plan = self._read(f, found)
+        found.raise_if_any(DataError)
+        self._check_districts(dist, polys, str(f["districts.csv"]), found)
+        self._check_townships(towns, members, derived, dist, f, found)
+        plan = self._check_plan(plan, members, polys, str(f["planning_units.csv"]), str(f["township_units.csv"]),
+                                found)
+        found.raise_if_any(DataError)
+        t = self._merge(towns, members, derived, dist, polys, str(f["townships_derived.csv"]), found)
+        found.raise_if_any(DataError)
+        self.dist_table, self.polys, self.towns, self.plan = dist, polys, t, plan
+
+    @staticmethod
+    def _read(f: dict[str, Path], found: DefectCollector) -> tuple:
+        """Every reference file, with its required columns checked."""
         dist = _csv(f["districts.csv"], found, ("adcode", "name_zh", "name_en", "level", "planning_region_zh",
                                                  "seat_lon_wgs84", "seat_lat_wgs84", "pop_census2020"))
         polys = _polygons(f["districts.geojson"], found)
@@ -164,10 +178,11 @@ class _Bundle:
         plan = _csv(f["planning_units.csv"], found, ("structure", "unit_id", "name_zh", "name_en", "kind", "region",
                                                      "seat_lon_wgs84", "seat_lat_wgs84", "seat_code9",
                                                      "geometry_rule"))
-        found.raise_if_any(DataError)
+        return dist, polys, towns, members, derived, plan
 
-        # districts: ids, census, seats, polygons
-        fd = str(f["districts.csv"])
+    @staticmethod
+    def _check_districts(dist: pd.DataFrame, polys: gpd.GeoDataFrame | None, fd: str, found: DefectCollector) -> None:
+        """Districts: census population, seats, one polygon each."""
         dist["pop_census2020"] = _int_col(dist, "pop_census2020", fd, found, what="population")
         collect_point_defects(dist, _Sub(found, fd), id_col="adcode", lon_col="seat_lon_wgs84",
                               lat_col="seat_lat_wgs84")
@@ -176,7 +191,10 @@ class _Bundle:
                 found.add(f"district {dist['adcode'].iat[i]} has no polygon in districts.geojson", file=fd,
                           row=int(i) + 1, column="adcode")
 
-        # townships: join source list, membership and derived values on code9 (each must match 1:1)
+    @staticmethod
+    def _check_townships(towns: pd.DataFrame, members: pd.DataFrame, derived: pd.DataFrame, dist: pd.DataFrame,
+                         f: dict[str, Path], found: DefectCollector) -> None:
+        """Townships: the source list, membership and derived values join 1:1 on code9."""
         ft, fm, fv = (str(f[n]) for n in ("townships.csv", "township_units.csv", "townships_derived.csv"))
         for df, fn in ((towns, ft), (members, fm), (derived, fv)):
             _dup_ids(df, "code9", fn, found)
@@ -201,8 +219,10 @@ class _Bundle:
         for i in np.flatnonzero(bad_flag.to_numpy()):
             found.add("must be True or False", file=fv, row=int(i) + 1, column="coord_estimated")
 
-        # planning units of this structure
-        fp = str(f["planning_units.csv"])
+    def _check_plan(self, plan: pd.DataFrame, members: pd.DataFrame, polys: gpd.GeoDataFrame | None, fp: str,
+                    fm: str, found: DefectCollector) -> pd.DataFrame:
+        """The planning units of this structure: ids, membership, kinds and geometry rules."""
+        s = self.structure
         plan = plan.assign(_row=np.arange(len(plan)) + 1)
         plan = plan[plan["structure"].astype(str) == s].reset_index(drop=True)
         if plan.empty:
@@ -226,8 +246,12 @@ class _Bundle:
             for r, u in zip(plan.loc[own, "_row"], plan.loc[own, "unit_id"]):
                 found.add(f"unit {u!r} uses district_polygon but districts.geojson has no polygon {u!r}",
                           file=fp, row=int(r), column="geometry_rule")
-        found.raise_if_any(DataError)
+        return plan
 
+    @staticmethod
+    def _merge(towns: pd.DataFrame, members: pd.DataFrame, derived: pd.DataFrame, dist: pd.DataFrame,
+               polys: gpd.GeoDataFrame | None, fv: str, found: DefectCollector) -> pd.DataFrame:
+        """One township table; census sums and estimated points inside their district checked."""
         t = towns.drop(columns=["lon_wgs84", "lat_wgs84"], errors="ignore")  # superseded by townships_derived.csv
         t = t.merge(members[["code9", "unit_2024", "unit_2025"]], on="code9", validate="1:1")
         t = t.merge(derived, on="code9", validate="1:1")
@@ -248,8 +272,7 @@ class _Bundle:
             for code, name in zip(est.loc[outside, "code9"], est.loc[outside, "name_zh"]):
                 found.add(f"estimated point of township {code} ({name}) lies outside its district polygon",
                           file=fv, row=int(row_of[code]), column="lon_wgs84,lat_wgs84")
-        found.raise_if_any(DataError)
-        self.dist_table, self.polys, self.towns, self.plan = dist, polys, t, plan
+        return t
 
     # -- layers --
 

@@ -66,7 +66,7 @@ def _rebuild_problem(prm: dict[str, Any], checks: Checks) -> tuple[Any, Any, Any
             files["demand"], files["candidates"], id_col=cols.get("id"), weight_col=cols.get("weight"),
             name_col=cols.get("name"), fixed_col=cols.get("fixed_cost"), cap_col=cols.get("capacity"),
             req_col=cols.get("required"), forb_col=cols.get("forbidden"), od_matrix=files.get("od_matrix"),
-            max_distance_km=prm.get("max_distance_km"), circuity=prm.get("circuity"))
+            max_distance_km=prm.get("max_distance_km"), circuity=prm.get("circuity"), **prm.get("reading", {}))
     except (InputError, KeyError) as exc:
         checks.add("problem rebuilt from the inputs", " | ".join(exc.lines()) if isinstance(exc, InputError)
                    else f"manifest lacks {exc}")

@@ -146,6 +146,7 @@ def locate_parameters(
     forb_col: str | None = None,
     max_distance_km: float | None = None,
     circuity: float | None = None,
+    reading: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``parameters`` of a ``locate`` manifest: enough to rebuild its :class:`~siting.core.problem.Problem`
     with :func:`siting.pipeline.locate.problem_from_files` and re-run or re-check the model."""
@@ -165,6 +166,7 @@ def locate_parameters(
                     "capacity": cap_col, "required": req_col, "forbidden": forb_col},
         "max_distance_km": max_distance_km,
         "circuity": circuity,
+        "reading": dict(reading or {}),  # how the files were read (--lon/--lat/--crs/--allow-far)
     }
 
 
