@@ -81,8 +81,20 @@ def build_problem(scen: Scenario) -> NetworkProblem:
         single_sourcing=scen.single_sourcing, colocation=scen.colocation, weight_unit=scen.weight_unit,
         source=file, meta={"dropped": dropped, "structure": scen.structure, "circuity": _circuity_label(scen),
                            "link_source": [np.asarray(SOURCES, dtype=object)[s] for s in sources],
-                           "pair_sources": counted},
+                           "pair_sources": counted, "unit_names": _unit_names(scen)},
     )
+
+
+def _unit_names(scen: Scenario) -> dict[str, str]:
+    """Planning-unit id -> name (Chinese) when the scenario uses the Chongqing layers, else empty."""
+    if not scen.uses_chongqing():
+        return {}
+    import siting.geo as geo
+
+    u = geo.load_units(data_dir=scen.data_dir, structure=scen.structure)
+    names = dict(zip(u["unit_id"].astype(str), u["name_zh"].astype(str)))
+    d = geo.load_districts(data_dir=scen.data_dir, structure=scen.structure)  # logistics points carry adcodes
+    return {**dict(zip(d["adcode"].astype(str), d["name_zh"].astype(str))), **names}
 
 
 def _circuity_label(scen: Scenario) -> Any:
