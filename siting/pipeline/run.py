@@ -435,7 +435,7 @@ def road_paths(scen: Any, problem: NetworkProblem, result: NetworkResult) -> dic
         return None
     from siting.scenario.roads import used_link_paths
 
-    return used_link_paths(scen, problem, result)
+    return used_link_paths(problem, result)
 
 
 def _jsonable(v: Any) -> Any:

@@ -81,7 +81,8 @@ def build_problem(scen: Scenario) -> NetworkProblem:
         single_sourcing=scen.single_sourcing, colocation=scen.colocation, weight_unit=scen.weight_unit,
         source=file, meta={"dropped": dropped, "structure": scen.structure, "circuity": _circuity_label(scen),
                            "link_source": [np.asarray(SOURCES, dtype=object)[s] for s in sources],
-                           "pair_sources": counted, "unit_names": _unit_names(scen)},
+                           "pair_sources": counted, "unit_names": _unit_names(scen),
+                           "roads": measure.roads},
     )
 
 

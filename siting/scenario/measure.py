@@ -24,11 +24,11 @@ from siting.core.errors import DefectCollector
 from siting.scenario.sources import Points
 from siting.scenario.spec import Scenario
 
-__all__ = ["SOURCES", "PairSet", "PairMeasure"]
+__all__ = ["SOURCES", "SRC_CIRCUITY", "SRC_NETWORK", "SRC_OD", "PairMeasure", "PairSet"]
 
 #: pair sources, by code (the ``source`` array of a :class:`PairSet` holds indices into this)
 SOURCES = ("circuity", "od", "network")
-_CIRC, _OD, _NET = 0, 1, 2
+SRC_CIRCUITY, SRC_OD, SRC_NETWORK = 0, 1, 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +79,8 @@ class PairMeasure:
         self.scen = scen
         self.found = found
         net = scen.network
-        self.fallback = (net.fallback == "circuity") if net is not None else True
+        # an OD matrix without a [network] table gives only its pairs (no fallback unless the scenario says so)
+        self.fallback = (net.fallback == "circuity") if net is not None else scen.od_matrix is None
         self.speed_kmh = net.speed_kmh if net is not None else None
         self.od = None
         if scen.od_matrix is not None:
@@ -129,7 +130,7 @@ class PairMeasure:
                                             rule=self.scen.circuity_rule)
         t = d / self.speed_kmh * 60.0 if self.speed_kmh else np.full(d.size, np.nan)
         ok = _within_min(t, radius_min)
-        return PairSet(ia[ok], ib[ok], d[ok], t[ok], np.full(int(ok.sum()), _CIRC, np.int8))
+        return PairSet(ia[ok], ib[ok], d[ok], t[ok], np.full(int(ok.sum()), SRC_CIRCUITY, np.int8))
 
     # ---- all sources
     def pairs(self, a: Points, a_ids: np.ndarray, b: Points, b_ids: np.ndarray, radius_km: float = math.inf,
@@ -145,7 +146,7 @@ class PairMeasure:
             t = every.time_min if every.time_min is not None else np.full(len(every), np.nan)
             ok = (every.distance_km <= radius_km) & _within_min(t, radius_min)
             parts.append(PairSet(every.ia[ok], every.ib[ok], every.distance_km[ok], t[ok],
-                                 np.full(int(ok.sum()), _OD, np.int8)))
+                                 np.full(int(ok.sum()), SRC_OD, np.int8)))
         off_net = None
         if self.roads is not None:
             net_pairs, off_net = self.roads.pairs(a, b, radius_km, radius_min)
