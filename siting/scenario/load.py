@@ -134,7 +134,8 @@ def _emit(found: tuple[str, ...], text: str, path: Path) -> None:
                 if re.match(rf"^\s*\[\s*tiers\.\"?{re.escape(m.group(1))}\"?\s*\]", s):
                     line = k
                     break
-        warnings.warn_explicit(msg, ScenarioWarning, str(path), line, module="siting.scenario")
+        text_ = msg.removeprefix(f"{path}, ")  # the warning shows the file and line itself
+        warnings.warn_explicit(text_, ScenarioWarning, str(path), line, module="siting.scenario")
 
 
 def with_overrides(scen: Scenario, overrides: Mapping[str, Any] | None) -> Scenario:

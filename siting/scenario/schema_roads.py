@@ -25,7 +25,7 @@ from siting.scenario.validate import Validator, type_name
 __all__ = ["SHIPPED_TIER_NAMES", "parse_circuity", "parse_network", "tier_name_warnings"]
 
 #: tier names of the scenarios shipped in models/ (a misspelt tier name close to one of these is warned about)
-SHIPPED_TIER_NAMES = ("hub", "park", "collection", "backbone", "regional", "node", "depot", "drone")
+SHIPPED_TIER_NAMES = ("hub", "park", "collection", "backbone", "regional", "node", "depot", "point")
 
 _NETWORK_KEYS = ["roads", "speeds_kmh", "snap_max_km", "fallback", "speed_kmh", "layer", "coord_system", "cache_dir"]
 
