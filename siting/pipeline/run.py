@@ -410,7 +410,7 @@ def run_scenario(
         manifest = run_manifest(scen, result, check, overrides=dict(scen.overrides), command=command,
                                 wall_seconds=time.perf_counter() - t0)
         target = write_run(target, summary=summary, facilities=tables[0], assignments=tables[1], demand=tables[2],
-                           boundaries=scen.boundaries(), overwrite=overwrite, title=f"{scen.name}: {scen.description}"
+                           boundaries=scen.boundaries(), overwrite=overwrite, map_options=road_map_options(problem), title=f"{scen.name}: {scen.description}"
                            if scen.description else scen.name, manifest=manifest)
     return RunOutcome(scenario=scen, problem=problem, result=result, check=check, summary=summary, out_dir=target, tables=tables)
 
@@ -436,6 +436,18 @@ def road_paths(scen: Any, problem: NetworkProblem, result: NetworkResult) -> dic
     from siting.scenario.roads import used_link_paths
 
     return used_link_paths(problem, result)
+
+
+def road_map_options(problem: NetworkProblem) -> dict[str, Any] | None:
+    """``{"roads": lines}`` for the map when the problem was built on a road network (capped in size)."""
+    roads = (problem.meta or {}).get("roads")
+    if roads is None:
+        return None
+    from siting.scenario.roads import network_layer
+
+    lon = np.concatenate([problem.demand_lon] + [t.lon for t in problem.tiers])
+    lat = np.concatenate([problem.demand_lat] + [t.lat for t in problem.tiers])
+    return {"roads": network_layer(roads, lon, lat)}
 
 
 def _jsonable(v: Any) -> Any:

@@ -228,7 +228,12 @@ def _gateway(ts: TierSpec, pts: Points, load: Loader, measure: PairMeasure, foun
     gw = Gateway(ids=g.ids, lon=g.lon, lat=g.lat, radius_km=grad, circuity=gw_factor)
     near = np.zeros(len(pts), bool)
     if len(g):
-        near = measure.near_any(pts, pts.ids, g, g.ids, grad, ts.gateway_radius_min)
+        ps = measure.pairs(pts, pts.ids, g, g.ids, grad, ts.gateway_radius_min)
+        near[ps.ia] = True
+        if not len(ps) and len(pts) and not measure.fallback and measure.roads is None:  # an OD without these pairs
+            found.add("no pair between the candidates and the gateway points is in the OD matrix or on the road "
+                      "network within the radius; give them, or set [network] fallback = \"circuity\"",
+                      row=f"{key}.gateway")
     else:
         found.add("no gateway point is left after the category/id filter", row=f"{key}.gateway")
     far = np.flatnonzero(~near)
@@ -277,7 +282,7 @@ def _links(scen: Scenario, measure: PairMeasure, dem: _Demand, tiers_pts: list[P
             pg = pts.unit if ts.link_same == "unit" else pts.region
             same = (cg[ps.ia] == pg[ps.ib]) & np.array([x is not None for x in cg[ps.ia]], dtype=bool)
             ps = ps.take(same)
-        if not len(ps) and len(child) and len(pts) and not measure.fallback:
+        if not len(ps) and len(child) and len(pts) and not measure.fallback and measure.roads is None:
             found.add(f"no pair between the {ts.name} candidates and the points they serve is in the OD matrix or on "
                       "the road network within the radius; give them, or set [network] fallback = \"circuity\"",
                       row=f"tiers.{ts.name}")

@@ -159,14 +159,6 @@ class PairMeasure:
             parts.append(_without(circ, listed, len(b)))
         return PairSet.concat(parts)
 
-    def near_any(self, a: Points, a_ids: np.ndarray, g: Points, g_ids: np.ndarray, radius_km: float,
-                 radius_min: float) -> np.ndarray:
-        """Mask of the points of ``a`` within the radii of at least one point of ``g``."""
-        ps = self.pairs(a, a_ids, g, g_ids, radius_km, radius_min)
-        near = np.zeros(len(a), bool)
-        near[ps.ia] = True
-        return near
-
     def timed(self) -> bool:
         """Whether pairs can have times (OD times, a network, or a fallback speed)."""
         return (self.od is not None and self.od.time_min is not None) or self.roads is not None or bool(self.speed_kmh)

@@ -129,3 +129,39 @@ def used_link_paths(problem: Any, result: Any) -> dict[tuple[int, int], Any]:
             if geom is not None:
                 out[(t, int(li))] = geom
     return out
+
+
+#: default cap on the road vertices drawn on a map (each ~25 bytes of GeoJSON: ~0.5 MB)
+MAP_MAX_SEGMENTS = 20_000
+
+
+def network_layer(roads: ScenarioRoads, lon: np.ndarray, lat: np.ndarray, *, pad_km: float = 5.0,
+                  max_segments: int = MAP_MAX_SEGMENTS) -> Any:
+    """The road network as a small line layer for the map: fastest roads first, within the points' extent.
+
+    Edges within the bounding box of ``lon``/``lat`` (plus ``pad_km``) are taken by descending speed (so the
+    main roads survive) until ``max_segments``; two-way edges count once; contiguous segments are merged.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        LineStrings (EPSG:4326), at most ``max_segments`` segments in all.
+    """
+    import geopandas as gpd
+    import shapely
+
+    net = roads.net
+    pad = pad_km / 111.0
+    x0, x1 = float(np.nanmin(lon)) - pad, float(np.nanmax(lon)) + pad
+    y0, y1 = float(np.nanmin(lat)) - pad / max(math.cos(math.radians(float(np.nanmean(lat)))), 0.2), float(np.nanmax(lat))
+    y1 += pad
+    u, v = np.asarray(net.tail), np.asarray(net.head)
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    _, first = np.unique(a * np.int64(net.n_nodes) + b, return_index=True)  # one per undirected pair
+    inside = ((net.lon[a[first]] >= x0) & (net.lon[a[first]] <= x1) & (net.lat[a[first]] >= y0) & (net.lat[a[first]] <= y1))
+    e = first[inside]
+    e = e[np.argsort(-np.asarray(net.speed_kmh)[e], kind="stable")][:max_segments]
+    segs = np.stack([np.c_[net.lon[u[e]], net.lat[u[e]]], np.c_[net.lon[v[e]], net.lat[v[e]]]], axis=1)
+    merged = shapely.line_merge(shapely.multilinestrings(list(shapely.linestrings(segs)))) if len(e) else None
+    parts = [] if merged is None else (list(merged.geoms) if hasattr(merged, "geoms") else [merged])
+    return gpd.GeoDataFrame(geometry=parts, crs="EPSG:4326")

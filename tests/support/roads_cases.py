@@ -49,10 +49,26 @@ def write_towns(path: Path) -> Path:
     return path
 
 
-def river_case(folder: Path, *, network: bool = True, extra: str = "") -> Path:
-    """Write roads.geojson, towns.csv and river.toml into ``folder``; return the scenario path."""
+#: the hub of the two-tier case: on the north bank, west, near the bridge
+HUB = ("H", 110.03, 30.03)
+
+HUB_TIER = """
+[tiers.hub]
+candidates = { path = "hubs.csv", id_col = "id" }
+fixed_cost_cny_per_year = 1
+transport_cost_cny_per_parcel_km = 0.001
+"""
+
+
+def river_case(folder: Path, *, network: bool = True, extra: str = "", hub: bool = False) -> Path:
+    """Write roads.geojson, towns.csv and river.toml into ``folder``; return the scenario path.
+
+    With ``hub=True`` a top tier ``hub`` (one candidate, :data:`HUB`) serves the collection points, so that
+    upper-tier flows cross the bridge.
+    """
     write_roads(folder / "roads.geojson")
     write_towns(folder / "towns.csv")
+    (folder / "hubs.csv").write_text(f"id,name,lon,lat\n{HUB[0]},Hub,{HUB[1]},{HUB[2]}\n", encoding="utf-8")
     net = ('[network]\nroads = "roads.geojson"\ncoord_system = "wgs84"\nsnap_max_km = 1.0\ncache_dir = "cache"\n'
            if network else "")
     text = f"""[scenario]
@@ -68,6 +84,7 @@ kind = "cost"
 time_limit_s = 30
 mip_rel_gap = 0.0
 
+{HUB_TIER if hub else ""}
 [demand.towns]
 source = {{ path = "towns.csv", id_col = "id" }}
 parcels_per_weight_unit = 1.0
