@@ -389,30 +389,39 @@ def run_scenario(
         raise SolverError(f"{scen.name}: {result.info.describe()} after {result.info.seconds:.1f} s; nothing was written "
                           "(raise the time limit: --time-limit or [solver] time_limit_s)")
     check = verify_network(problem, result) if result.has_solution else None
-    summary = network_summary(
-        problem,
-        result,
-        check,
-        scenario=scen.name,
-        extra={
-            "scenario_file": str(scen.path) if scen.path else None,
-            "overrides": {k: _jsonable(v) for k, v in scen.overrides.items()},
-            "prepare_seconds": round(prep_s, 4),
-            "assumptions": scen.assumptions(),
-            **distance_sources(problem, result),
-        },
-    )
+    summary = _run_summary(scen, problem, result, check, prepare_seconds=prep_s)
     tables = result_tables(problem, result, paths=road_paths(scen, problem, result))
     if write and target is not None:
-        from siting.provenance.audit_network import run_manifest
-        from siting.outputs import write_run
-
-        manifest = run_manifest(scen, result, check, overrides=dict(scen.overrides), command=command,
-                                wall_seconds=time.perf_counter() - t0)
-        target = write_run(target, summary=summary, facilities=tables[0], assignments=tables[1], demand=tables[2],
-                           boundaries=scen.boundaries(), overwrite=overwrite, map_options=road_map_options(problem), title=f"{scen.name}: {scen.description}"
-                           if scen.description else scen.name, manifest=manifest)
+        target = _write_outputs(scen, problem, result, check, summary, tables, target, overwrite=overwrite,
+                                command=command, wall_seconds=time.perf_counter() - t0)
     return RunOutcome(scenario=scen, problem=problem, result=result, check=check, summary=summary, out_dir=target, tables=tables)
+
+
+def _run_summary(scen: Any, problem: NetworkProblem, result: NetworkResult, check: NetworkCheck | None, *,
+                 prepare_seconds: float) -> dict[str, Any]:
+    """The run's summary: :func:`network_summary` plus the scenario, overrides, assumptions and distance sources."""
+    return network_summary(problem, result, check, scenario=scen.name, extra={
+        "scenario_file": str(scen.path) if scen.path else None,
+        "overrides": {k: _jsonable(v) for k, v in scen.overrides.items()},
+        "prepare_seconds": round(prepare_seconds, 4),
+        "assumptions": scen.assumptions(),
+        **distance_sources(problem, result),
+        "warnings": list(getattr(scen, "warnings", ())),
+    })
+
+
+def _write_outputs(scen: Any, problem: NetworkProblem, result: NetworkResult, check: NetworkCheck | None,
+                   summary: dict[str, Any], tables: tuple[Any, Any, Any], target: Path, *, overwrite: bool,
+                   command: list[str] | None, wall_seconds: float) -> Path:
+    """Write a run's outputs atomically (summary, GeoPackage, CSVs, map with the road layer, report, manifest)."""
+    from siting.outputs import write_run
+    from siting.provenance.audit_network import run_manifest
+
+    manifest = run_manifest(scen, result, check, overrides=dict(scen.overrides), command=command,
+                            wall_seconds=wall_seconds)
+    return write_run(target, summary=summary, facilities=tables[0], assignments=tables[1], demand=tables[2],
+                     boundaries=scen.boundaries(), overwrite=overwrite, map_options=road_map_options(problem),
+                     title=f"{scen.name}: {scen.description}" if scen.description else scen.name, manifest=manifest)
 
 
 def distance_sources(problem: NetworkProblem, result: NetworkResult) -> dict[str, Any]:
