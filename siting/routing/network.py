@@ -29,7 +29,7 @@ __all__ = ["RoadNetwork", "build_network", "local_projection"]
 
 def local_projection(lon0: float, lat0: float) -> pyproj.Transformer:
     """WGS84 -> metres in an azimuthal-equidistant projection centred at (lon0, lat0)."""
-    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +datum=WGS84 +units=m")
+    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +R=6371008.8 +units=m")
     return pyproj.Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
 
 
@@ -217,8 +217,9 @@ def build_network(
     eline = np.concatenate([seg_line[fwd], seg_line[bwd]])
     ekm = np.concatenate([seg_km[fwd], seg_km[bwd]])
     n_all = int(label.max()) + 1
-    node_lon = np.bincount(label, weights=lon, minlength=n_all) / np.bincount(label, minlength=n_all)
-    node_lat = np.bincount(label, weights=lat, minlength=n_all) / np.bincount(label, minlength=n_all)
+    first = np.full(n_all, -1, np.int64)
+    first[label[::-1]] = np.arange(label.size - 1, -1, -1)  # a node sits at its first vertex
+    node_lon, node_lat = lon[first], lat[first]
     comp_table, kept_nodes = _components(n_all, tail, head, ekm, node_lon, node_lat, u, v, seg_km)
     return _assemble(kept_nodes, tail, head, eline, ekm, speed, codes, node_lon, node_lat,
                      road_class=tuple(road_class), components=comp_table, source=source, crs_note=crs_note,

@@ -17,6 +17,7 @@ GCJ-02 declared as WGS84 (:func:`detect_gcj02_roads`); pass ``crs="wgs84"`` to s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -253,18 +254,9 @@ def roads_from_frame(
 _GCJ_MIN_REFS = 10
 
 
-def detect_gcj02_roads(lon: np.ndarray, lat: np.ndarray, *, data_dir: str | Path | None = None) -> str | None:
-    """Evidence that a WGS84-declared road layer is really GCJ-02, or ``None``.
-
-    Township seats and district seats (WGS84, ``data/geo``; townships with an estimated point left out) lie on
-    or next to roads. For the reference places inside the layer's extent, the distance to the nearest road
-    vertex is measured twice: at the places as they are, and at the places shifted into GCJ-02 (about 480 m
-    in Chongqing). The layer is taken for GCJ-02 when at least 10 places are inside it, the median distance
-    at the true places exceeds 150 m and the median at the shifted places is under half of it. Layers away
-    from Chongqing, or too sparse to tell, give no evidence.
-    """
-    from scipy.spatial import cKDTree
-
+@functools.lru_cache(maxsize=4)
+def _references(data_dir: str | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """WGS84 township seats (surveyed points only) and district seats of data/geo, read once."""
     try:
         t = load_townships(data_dir=data_dir)
         t = t[~t["coord_estimated"].astype(bool)]
@@ -273,6 +265,28 @@ def detect_gcj02_roads(lon: np.ndarray, lat: np.ndarray, *, data_dir: str | Path
         return None
     rlon = np.concatenate([t.geometry.x.to_numpy(), d["seat_lon"].to_numpy(float)])
     rlat = np.concatenate([t.geometry.y.to_numpy(), d["seat_lat"].to_numpy(float)])
+    return rlon, rlat
+
+
+def detect_gcj02_roads(lon: np.ndarray, lat: np.ndarray, *, data_dir: str | Path | None = None) -> str | None:
+    """Evidence that a WGS84-declared road layer is really GCJ-02, or ``None``.
+
+    Township seats and district seats (WGS84, ``data/geo``; townships with an estimated point left out) lie on
+    or next to roads. For the reference places inside the layer's extent, the distance to the nearest road
+    vertex is measured twice: at the places as they are, and at the places shifted into GCJ-02 (about 480 m
+    in Chongqing); places more than 1 km from any vertex in both are left out. The layer is taken for GCJ-02
+    when at least 10 places remain, the median distance at the true places exceeds 150 m and the median at
+    the shifted places is under half of it. Layers away
+    from Chongqing, or too sparse to tell, give no evidence.
+    """
+    from scipy.spatial import cKDTree
+
+    if lon.max() < 105.0 or lon.min() > 110.5 or lat.max() < 27.9 or lat.min() > 32.5:
+        return None  # nowhere near the reference places of data/geo
+    ref = _references(None if data_dir is None else str(data_dir))
+    if ref is None:
+        return None
+    rlon, rlat = ref
     inside = (rlon >= lon.min()) & (rlon <= lon.max()) & (rlat >= lat.min()) & (rlat <= lat.max())
     if inside.sum() < _GCJ_MIN_REFS:
         return None
@@ -282,9 +296,12 @@ def detect_gcj02_roads(lon: np.ndarray, lat: np.ndarray, *, data_dir: str | Path
     tree = cKDTree(np.column_stack(proj.transform(lon, lat)))
     d_w = tree.query(np.column_stack(proj.transform(rlon, rlat)))[0]
     d_g = tree.query(np.column_stack(proj.transform(glon, glat)))[0]
-    med_w, med_g = float(np.median(d_w)), float(np.median(d_g))
+    near = np.minimum(d_w, d_g) < 1000.0  # places the layer reaches at all (in either system)
+    if near.sum() < _GCJ_MIN_REFS:
+        return None
+    med_w, med_g = float(np.median(d_w[near])), float(np.median(d_g[near]))
     if med_w > 150.0 and med_g < 0.5 * med_w:
-        return (f"the {inside.sum()} township and district seats inside the layer are a median {med_w:.0f} m from "
+        return (f"the {near.sum()} township and district seats inside the layer are a median {med_w:.0f} m from "
                 f"the nearest road vertex, but only {med_g:.0f} m when shifted by the GCJ-02 offset")
     return None
 
