@@ -266,3 +266,42 @@ def _assemble(kept_nodes, tail, head, eline, ekm, speed, codes, node_lon, node_l
         lon=_frozen(lon), lat=_frozen(lat), tail=_frozen(t), head=_frozen(h), length_km=_frozen(km),
         time_min=_frozen(tmin), speed_kmh=_frozen(spd), class_code=_frozen(codes[line]),
         line_row=_frozen(line), fingerprint=digest.hexdigest(), **meta)
+
+
+_ARRAYS = ("lon", "lat", "tail", "head", "length_km", "time_min", "speed_kmh", "class_code", "line_row")
+
+
+def save_network(net: RoadNetwork, path) -> None:
+    """Write ``net`` to one ``.npz`` file (arrays, components, metadata); :func:`load_network` reads it."""
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    meta = {"road_class": list(net.road_class), "source": net.source, "crs_note": net.crs_note,
+            "snap_tolerance_m": net.snap_tolerance_m, "fingerprint": net.fingerprint,
+            "components": net.components.to_dict(orient="list")}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, meta=np.array(json.dumps(meta, default=float)), **{k: getattr(net, k) for k in _ARRAYS})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_network(path) -> RoadNetwork:
+    """Read a network written by :func:`save_network` (raises :class:`DataError` if unreadable)."""
+    import json
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: _frozen(z[k]) for k in _ARRAYS}
+            meta = json.loads(str(z["meta"]))
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataError(f"{path}: not a saved road network ({' '.join(str(exc).split())})") from exc
+    comps = pd.DataFrame(meta.pop("components"))
+    return RoadNetwork(**arrays, road_class=tuple(meta.pop("road_class")), components=comps, **meta)

