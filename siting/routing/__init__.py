@@ -19,11 +19,19 @@ Modules
 API
 ---
 ``read_roads(path, *, crs=None, speeds=None, default_speed_kmh=None, snap_tolerance_m=1.0, class_col=None,
-speed_col=None, oneway_col=None, layer=None) -> RoadNetwork``
+speed_col=None, oneway_col=None, layer=None, cache_dir=None) -> RoadNetwork``
     ``crs`` is ``"wgs84" | "gcj02" | "bd09"`` or ``None`` (WGS84, checked for GCJ-02 in disguise);
     ``speeds`` overrides the class table (km/h). Raises :class:`~siting.core.errors.DataError` listing
     every problem (file, row, column): empty network, invalid or zero-length lines, unknown road class
-    without a speed, bad one-way values, GCJ-02 suspected.
+    without a speed, bad one-way values, GCJ-02 suspected. With ``cache_dir`` the built network is kept
+    as ``.npz`` keyed by the file's SHA-256 and the options (a re-read skips parsing and topology).
+
+``save_network(net, path)`` / ``load_network(path) -> RoadNetwork``
+    One ``.npz`` file per network.
+
+``build_network(lon, lat, line, *, speed_kmh, class_code=None, road_class=(), oneway=None, row_label=None,
+snap_tolerance_m=1.0, source="<memory>", crs_note="wgs84") -> RoadNetwork``
+    From vertex arrays (WGS84; ``line`` numbers the line of each vertex; per-line speed, class, one-way).
 
 ``roads_from_frame(gdf, *, source="<memory>", <same options>, osm=False) -> RoadNetwork``
     The same from a line GeoDataFrame.
@@ -59,7 +67,12 @@ Examples
 >>> od = road_od(net, t.lon, t.lat, p.lon, p.lat, max_km=15, cache_dir=".cache/routing")  # doctest: +SKIP
 """
 
-from siting.routing.network import RoadNetwork, build_network
+from siting.routing.network import (
+    RoadNetwork,
+    build_network,
+    load_network,
+    save_network,
+)
 from siting.routing.paths import route_paths
 from siting.routing.read import detect_gcj02_roads, read_roads, roads_from_frame
 from siting.routing.route import ACCESS_SPEED_KMH, road_od
@@ -73,6 +86,6 @@ from siting.routing.speeds import (
 
 __all__ = [
     "ACCESS_SPEED_KMH", "DEFAULT_SPEEDS", "RoadNetwork", "Snapped", "build_network", "detect_gcj02_roads",
-    "normalise_class", "read_roads", "road_od", "roads_from_frame", "route_paths", "snap_points", "speed_table",
-    "travel_time_min",
+    "load_network", "normalise_class", "read_roads", "road_od", "roads_from_frame", "route_paths", "save_network",
+    "snap_points", "speed_table", "travel_time_min",
 ]

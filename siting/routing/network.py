@@ -29,7 +29,7 @@ __all__ = ["RoadNetwork", "build_network", "local_projection"]
 
 def local_projection(lon0: float, lat0: float) -> pyproj.Transformer:
     """WGS84 -> metres in an azimuthal-equidistant projection centred at (lon0, lat0)."""
-    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +datum=WGS84 +units=m")
+    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +R=6371008.8 +units=m")
     return pyproj.Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
 
 
@@ -217,8 +217,9 @@ def build_network(
     eline = np.concatenate([seg_line[fwd], seg_line[bwd]])
     ekm = np.concatenate([seg_km[fwd], seg_km[bwd]])
     n_all = int(label.max()) + 1
-    node_lon = np.bincount(label, weights=lon, minlength=n_all) / np.bincount(label, minlength=n_all)
-    node_lat = np.bincount(label, weights=lat, minlength=n_all) / np.bincount(label, minlength=n_all)
+    first = np.full(n_all, -1, np.int64)
+    first[label[::-1]] = np.arange(label.size - 1, -1, -1)  # a node sits at its first vertex
+    node_lon, node_lat = lon[first], lat[first]
     comp_table, kept_nodes = _components(n_all, tail, head, ekm, node_lon, node_lat, u, v, seg_km)
     return _assemble(kept_nodes, tail, head, eline, ekm, speed, codes, node_lon, node_lat,
                      road_class=tuple(road_class), components=comp_table, source=source, crs_note=crs_note,
@@ -265,3 +266,42 @@ def _assemble(kept_nodes, tail, head, eline, ekm, speed, codes, node_lon, node_l
         lon=_frozen(lon), lat=_frozen(lat), tail=_frozen(t), head=_frozen(h), length_km=_frozen(km),
         time_min=_frozen(tmin), speed_kmh=_frozen(spd), class_code=_frozen(codes[line]),
         line_row=_frozen(line), fingerprint=digest.hexdigest(), **meta)
+
+
+_ARRAYS = ("lon", "lat", "tail", "head", "length_km", "time_min", "speed_kmh", "class_code", "line_row")
+
+
+def save_network(net: RoadNetwork, path) -> None:
+    """Write ``net`` to one ``.npz`` file (arrays, components, metadata); :func:`load_network` reads it."""
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    meta = {"road_class": list(net.road_class), "source": net.source, "crs_note": net.crs_note,
+            "snap_tolerance_m": net.snap_tolerance_m, "fingerprint": net.fingerprint,
+            "components": net.components.to_dict(orient="list")}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, meta=np.array(json.dumps(meta, default=float)), **{k: getattr(net, k) for k in _ARRAYS})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_network(path) -> RoadNetwork:
+    """Read a network written by :func:`save_network` (raises :class:`DataError` if unreadable)."""
+    import json
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: _frozen(z[k]) for k in _ARRAYS}
+            meta = json.loads(str(z["meta"]))
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataError(f"{path}: not a saved road network ({' '.join(str(exc).split())})") from exc
+    comps = pd.DataFrame(meta.pop("components"))
+    return RoadNetwork(**arrays, road_class=tuple(meta.pop("road_class")), components=comps, **meta)

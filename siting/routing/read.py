@@ -17,6 +17,9 @@ GCJ-02 declared as WGS84 (:func:`detect_gcj02_roads`); pass ``crs="wgs84"`` to s
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,7 +31,13 @@ import shapely
 from siting.core.errors import DataError, DefectCollector
 from siting.geo import crs as _crs
 from siting.geo.chongqing import load_districts, load_townships
-from siting.routing.network import RoadNetwork, build_network, local_projection
+from siting.routing.network import (
+    RoadNetwork,
+    build_network,
+    load_network,
+    local_projection,
+    save_network,
+)
 from siting.routing.speeds import normalise_class, speed_table
 
 __all__ = ["CLASS_COLUMNS", "SPEED_COLUMNS", "detect_gcj02_roads", "read_roads", "roads_from_frame"]
@@ -52,6 +61,7 @@ def read_roads(
     speed_col: str | None = None,
     oneway_col: str | None = None,
     layer: str | None = None,
+    cache_dir: str | Path | None = None,
 ) -> RoadNetwork:
     """Read a road network file into a :class:`~siting.routing.RoadNetwork`.
 
@@ -73,6 +83,9 @@ def read_roads(
         Column names; default: the first of the usual names present (see module docstring).
     layer
         Layer of a multi-layer file (GeoPackage).
+    cache_dir
+        Keep the built network in ``cache_dir`` (``.npz``, keyed by the SHA-256 of the file's bytes and these
+        options): a second read of the same file skips parsing and topology.
 
     Raises
     ------
@@ -85,14 +98,35 @@ def read_roads(
         found.add("road network file not found")
         found.raise_if_any(DataError)
     is_pbf = path.name.lower().endswith(".pbf")
+    saved = None
+    if cache_dir is not None:
+        opts = {"crs": crs, "speeds": dict(speeds or {}), "default": default_speed_kmh, "tol": snap_tolerance_m,
+                "cols": [class_col, speed_col, oneway_col], "layer": layer}
+        saved = Path(cache_dir) / f"network-{_file_key(path, opts)}.npz"
+        if saved.exists():
+            try:
+                return load_network(saved)
+            except DataError:
+                pass  # unreadable cache entry: rebuild and overwrite it
     try:
         gdf = _read_pbf(path) if is_pbf else gpd.read_file(path, layer=layer)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
         found.add(f"cannot read the road network: {' '.join(str(exc).split())}")
         found.raise_if_any(DataError)
-    return roads_from_frame(gdf, source=str(path), crs=crs, speeds=speeds, default_speed_kmh=default_speed_kmh,
-                            snap_tolerance_m=snap_tolerance_m, class_col=class_col, speed_col=speed_col,
-                            oneway_col=oneway_col, osm=is_pbf)
+    net = roads_from_frame(gdf, source=str(path), crs=crs, speeds=speeds, default_speed_kmh=default_speed_kmh,
+                           snap_tolerance_m=snap_tolerance_m, class_col=class_col, speed_col=speed_col,
+                           oneway_col=oneway_col, osm=is_pbf)
+    if saved is not None:
+        save_network(net, saved)
+    return net
+
+
+def _file_key(path: Path, opts: dict) -> str:
+    h = hashlib.sha256(json.dumps(opts, sort_keys=True, default=str).encode())
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:32]
 
 
 def _read_pbf(path: Path) -> gpd.GeoDataFrame:
@@ -253,18 +287,9 @@ def roads_from_frame(
 _GCJ_MIN_REFS = 10
 
 
-def detect_gcj02_roads(lon: np.ndarray, lat: np.ndarray, *, data_dir: str | Path | None = None) -> str | None:
-    """Evidence that a WGS84-declared road layer is really GCJ-02, or ``None``.
-
-    Township seats and district seats (WGS84, ``data/geo``; townships with an estimated point left out) lie on
-    or next to roads. For the reference places inside the layer's extent, the distance to the nearest road
-    vertex is measured twice: at the places as they are, and at the places shifted into GCJ-02 (about 480 m
-    in Chongqing). The layer is taken for GCJ-02 when at least 10 places are inside it, the median distance
-    at the true places exceeds 150 m and the median at the shifted places is under half of it. Layers away
-    from Chongqing, or too sparse to tell, give no evidence.
-    """
-    from scipy.spatial import cKDTree
-
+@functools.lru_cache(maxsize=4)
+def _references(data_dir: str | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """WGS84 township seats (surveyed points only) and district seats of data/geo, read once."""
     try:
         t = load_townships(data_dir=data_dir)
         t = t[~t["coord_estimated"].astype(bool)]
@@ -273,6 +298,28 @@ def detect_gcj02_roads(lon: np.ndarray, lat: np.ndarray, *, data_dir: str | Path
         return None
     rlon = np.concatenate([t.geometry.x.to_numpy(), d["seat_lon"].to_numpy(float)])
     rlat = np.concatenate([t.geometry.y.to_numpy(), d["seat_lat"].to_numpy(float)])
+    return rlon, rlat
+
+
+def detect_gcj02_roads(lon: np.ndarray, lat: np.ndarray, *, data_dir: str | Path | None = None) -> str | None:
+    """Evidence that a WGS84-declared road layer is really GCJ-02, or ``None``.
+
+    Township seats and district seats (WGS84, ``data/geo``; townships with an estimated point left out) lie on
+    or next to roads. For the reference places inside the layer's extent, the distance to the nearest road
+    vertex is measured twice: at the places as they are, and at the places shifted into GCJ-02 (about 480 m
+    in Chongqing); places more than 1 km from any vertex in both are left out. The layer is taken for GCJ-02
+    when at least 10 places remain, the median distance at the true places exceeds 150 m and the median at
+    the shifted places is under half of it. Layers away
+    from Chongqing, or too sparse to tell, give no evidence.
+    """
+    from scipy.spatial import cKDTree
+
+    if lon.max() < 105.0 or lon.min() > 110.5 or lat.max() < 27.9 or lat.min() > 32.5:
+        return None  # nowhere near the reference places of data/geo
+    ref = _references(None if data_dir is None else str(data_dir))
+    if ref is None:
+        return None
+    rlon, rlat = ref
     inside = (rlon >= lon.min()) & (rlon <= lon.max()) & (rlat >= lat.min()) & (rlat <= lat.max())
     if inside.sum() < _GCJ_MIN_REFS:
         return None
@@ -282,9 +329,12 @@ def detect_gcj02_roads(lon: np.ndarray, lat: np.ndarray, *, data_dir: str | Path
     tree = cKDTree(np.column_stack(proj.transform(lon, lat)))
     d_w = tree.query(np.column_stack(proj.transform(rlon, rlat)))[0]
     d_g = tree.query(np.column_stack(proj.transform(glon, glat)))[0]
-    med_w, med_g = float(np.median(d_w)), float(np.median(d_g))
+    near = np.minimum(d_w, d_g) < 1000.0  # places the layer reaches at all (in either system)
+    if near.sum() < _GCJ_MIN_REFS:
+        return None
+    med_w, med_g = float(np.median(d_w[near])), float(np.median(d_g[near]))
     if med_w > 150.0 and med_g < 0.5 * med_w:
-        return (f"the {inside.sum()} township and district seats inside the layer are a median {med_w:.0f} m from "
+        return (f"the {near.sum()} township and district seats inside the layer are a median {med_w:.0f} m from "
                 f"the nearest road vertex, but only {med_g:.0f} m when shifted by the GCJ-02 offset")
     return None
 

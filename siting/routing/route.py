@@ -32,6 +32,7 @@ __all__ = ["ACCESS_SPEED_KMH", "COLUMNS", "road_od"]
 
 ACCESS_SPEED_KMH = 15.0  # assumption: speed on the straight access leg between a point and its road
 COLUMNS = ["from_id", "to_id", "distance_km", "time_min", "access_km"]
+_AT_NODE = 1e-6  # position along a segment within which a point counts as on its end node
 _MIN_W = 1e-9  # explicit zero weights would be dropped by csgraph: a 1e-9 km / min floor instead
 
 
@@ -182,11 +183,13 @@ def _graph(net: RoadNetwork, s_from: Snapped, s_to: Snapped, src: np.ndarray, tg
         k = _seg_index(seg, snapped.u[idx], snapped.v[idx])
         t = snapped.t[idx]
         e_uv, e_vu = seg.e_uv[k], seg.e_vu[k]
+        e_any = np.where(e_uv >= 0, e_uv, e_vu)
+        at_u, at_v = t <= _AT_NODE, t >= 1 - _AT_NODE  # a point on a node joins it whatever the one-way
         u, v = seg.u[k], seg.v[k]
         if is_src:  # leave along u->v towards v, or along v->u towards u
-            add(e_uv >= 0, node, v, e_uv, 1 - t), add(e_vu >= 0, node, u, e_vu, t)
+            add((e_uv >= 0) | at_v, node, v, e_any, 1 - t), add((e_vu >= 0) | at_u, node, u, e_any, t)
         else:  # arrive along u->v from u, or along v->u from v
-            add(e_uv >= 0, u, node, e_uv, t), add(e_vu >= 0, v, node, e_vu, 1 - t)
+            add((e_uv >= 0) | at_u, u, node, e_any, t), add((e_vu >= 0) | at_v, v, node, e_any, 1 - t)
     _same_segment(seg, s_from, s_to, src, tgt, s_node, d_node, add)
     tail, head = np.concatenate(tails), np.concatenate(heads)
     w, o = np.maximum(np.concatenate(ws), _MIN_W), np.maximum(np.concatenate(os_), 0.0)
