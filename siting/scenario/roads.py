@@ -3,7 +3,7 @@
 :func:`load_road_network` reads the road file with :func:`siting.routing.read_roads` (speed overrides from
 ``[network] speeds_kmh``); :class:`ScenarioRoads` answers :meth:`~ScenarioRoads.pairs` with
 :func:`siting.routing.road_od` (only the pairs within the tier's radius in km and/or minutes, cached on disk
-under ``[network] cache_dir``, default ``.cache/routing`` next to the scenario) and draws the road path of used
+under ``[network] cache_dir``, default :func:`default_cache_dir`) and draws the road path of used
 links (:func:`used_link_paths`) for the maps.
 
 Points farther than ``snap_max_km`` from every road are an error with ``fallback = "error"`` (one line each,
@@ -22,7 +22,7 @@ from siting.core.errors import DataError, DefectCollector
 from siting.scenario.sources import Points
 from siting.scenario.spec import Scenario
 
-__all__ = ["ScenarioRoads", "load_road_network", "used_link_paths"]
+__all__ = ["MAP_MAX_SEGMENTS", "ScenarioRoads", "default_cache_dir", "load_road_network", "network_layer", "used_link_paths"]
 
 
 class ScenarioRoads:
@@ -81,6 +81,17 @@ class ScenarioRoads:
                        np.full(ia.size, SRC_NETWORK, np.int8)), (far_a, far_b)
 
 
+def default_cache_dir() -> Path:
+    """Where routed pairs and built networks are cached without ``[network] cache_dir``:
+    ``$SITING_CACHE_DIR/routing``, else ``$XDG_CACHE_HOME/siting/routing``, else ``~/.cache/siting/routing``."""
+    import os
+
+    if os.environ.get("SITING_CACHE_DIR"):
+        return Path(os.environ["SITING_CACHE_DIR"]) / "routing"
+    base = Path(os.environ["XDG_CACHE_HOME"]) if os.environ.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "siting" / "routing"
+
+
 def load_road_network(scen: Scenario, found: DefectCollector) -> ScenarioRoads | None:
     """Read ``[network] roads`` (problems go to ``found``; ``None`` then)."""
     from siting.routing import read_roads
@@ -88,17 +99,17 @@ def load_road_network(scen: Scenario, found: DefectCollector) -> ScenarioRoads |
     spec = scen.network
     assert spec is not None and spec.roads is not None
     opts = dict(spec.options)
-    try:
-        net = read_roads(spec.roads, crs=opts.get("coord_system"), speeds=dict(spec.speeds_kmh) or None,
-                         layer=opts.get("layer"))
-    except DataError as exc:
-        found.extend(exc.defects)
-        return None
     cache = opts.get("cache_dir")
     if cache is not None:
         cache = str(Path(cache) if Path(cache).is_absolute() else scen.base_dir / cache)
     else:
-        cache = str(scen.base_dir / ".cache" / "routing")
+        cache = str(default_cache_dir())
+    try:
+        net = read_roads(spec.roads, crs=opts.get("coord_system"), speeds=dict(spec.speeds_kmh) or None,
+                         layer=opts.get("layer"), cache_dir=cache)
+    except DataError as exc:
+        found.extend(exc.defects)
+        return None
     return ScenarioRoads(net, snap_max_km=spec.snap_max_km, fallback=spec.fallback, cache_dir=cache)
 
 
