@@ -73,6 +73,9 @@ def parse_scenario(raw: Mapping[str, Any], *, path: Path | None = None, base_dir
     file = str(path) if path is not None else "<scenario>"
     base = base_dir or (path.resolve().parent if path is not None else Path.cwd())
     v = Validator(file)
+    if "pilot" in raw and "scenario" not in raw:
+        v.add("pilot", "this is a drone-pilot file, not a scenario: run it with `siting pilot FILE`")
+        v.found.raise_if_any(ScenarioError)
     v.keys(raw, _TOP_KEYS, "")
     sc_raw = v.table(raw, "scenario", "") or {}
     sc = _scenario_table(v, sc_raw, path, base)

@@ -85,3 +85,9 @@ def test_bad_pilot_file_one_line_each_nothing_written(tmp_path, capsys):
 def test_run_pilot_without_writing_matches_cli_pick():
     o = run_pilot(PILOT, write=False)
     assert o.out_dir is None and o.picked == [p["unit"] for p in o.summary["picked"]]
+
+
+def test_siting_run_on_a_pilot_file_points_to_siting_pilot(tmp_path, capsys):
+    assert main(["run", str(PILOT), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "siting pilot" in err[0]
