@@ -70,7 +70,7 @@ def _graph_for(net, lon, lat):
 
     s = snap_points(net, lon, lat, snap_max_km=SNAP_MAX_KM)
     idx = np.arange(lon.size)
-    g, _keys, _other, s_node, d_node = _graph(net, s, s, idx, idx, "distance")
+    g, _lookup, s_node, d_node = _graph(net, s, s, idx, idx, "distance")
     return g, s_node, d_node, s.snap_km
 
 
