@@ -17,6 +17,8 @@ lines at ``access_speed_kmh`` (default 15 km/h, an assumption: a short unpaved o
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -201,8 +203,38 @@ def _graph(net: RoadNetwork, s_from: Snapped, s_to: Snapped, src: np.ndarray, tg
     tail, head, w, o = tail[first], head[first], w[first], o[first]
     g = sparse.csr_matrix((w, (tail, head)), shape=(nt, nt))
     g.sort_indices()
-    keys = tail.astype(np.int64) * nt + head  # sorted: lookup of the other metric by (pred, node)
-    return g, keys, o, s_node, d_node
+    by_head = np.lexsort((tail, head))  # in-edges of each node, tails ascending (virtual sources last)
+    in_ptr = np.concatenate([[0], np.cumsum(np.bincount(head, minlength=nt))]).astype(np.int64)
+    lookup = InEdges(in_ptr=in_ptr, tail=tail[by_head].astype(np.int64), other=o[by_head],
+                     key=head[by_head].astype(np.int64) * nt + tail[by_head], n_road=n)
+    return g, lookup, s_node, d_node
+
+
+class InEdges(NamedTuple):
+    """In-edges per node (CSR by head), to read the other metric of an edge ``pred -> node``."""
+
+    in_ptr: np.ndarray
+    tail: np.ndarray
+    other: np.ndarray
+    key: np.ndarray  # head * n_total + tail, ascending
+    n_road: int  # ids >= n_road are the points' virtual nodes
+
+    def other_of(self, p: np.ndarray, cur: np.ndarray) -> np.ndarray:
+        """Other metric of the edges ``p[k] -> cur[k]`` (each must exist)."""
+        out = np.empty(p.size)
+        virt = p >= self.n_road  # the first hop out of a source: few, found by binary search
+        if virt.any():
+            nt = self.in_ptr.size - 1
+            out[virt] = self.other[np.searchsorted(self.key, cur[virt] * nt + p[virt])]
+        idx = np.flatnonzero(~virt)
+        pos = self.in_ptr[cur[idx]]
+        want = p[idx]
+        while idx.size:  # a road node has a handful of in-edges from road nodes, listed first
+            hit = self.tail[pos] == want
+            out[idx[hit]] = self.other[pos[hit]]
+            miss = ~hit
+            idx, pos, want = idx[miss], pos[miss] + 1, want[miss]
+        return out
 
 
 def _seg_index(seg, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -230,7 +262,7 @@ def _batches(n: int, size: int) -> list[np.ndarray]:
     return [np.arange(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def route_batch(g, keys, other, sources: np.ndarray, targets: np.ndarray, limit: float,
+def route_batch(g, lookup: InEdges, sources: np.ndarray, targets: np.ndarray, limit: float,
                 with_paths: bool, want: np.ndarray | None = None) -> tuple:
     """One batch: Dijkstra from ``sources`` (graph node ids) with ``limit``; for each reachable target,
     the routed metric, the other metric along the path and optionally the path (public for Dask workers).
@@ -246,7 +278,6 @@ def route_batch(g, keys, other, sources: np.ndarray, targets: np.ndarray, limit:
     row, col = np.nonzero(ok)
     w = dt[row, col]
     del dist, dt
-    nt = g.shape[0]
     cur = targets[col].astype(np.int64)
     acc = np.zeros(row.size)
     steps: list[np.ndarray] = [cur.copy()] if with_paths else []
@@ -257,8 +288,7 @@ def route_batch(g, keys, other, sources: np.ndarray, targets: np.ndarray, limit:
         active, p = active[alive], p[alive]
         if not active.size:
             break
-        pos = np.searchsorted(keys, p * nt + cur[active])
-        acc[active] += other[pos]
+        acc[active] += lookup.other_of(p, cur[active])
         cur[active] = p
         if with_paths:
             step = np.full(row.size, -1, np.int64)
@@ -287,13 +317,13 @@ def _want(pairs, src: np.ndarray, tgt: np.ndarray) -> np.ndarray | None:
     return want
 
 
-def _run(g, keys, other, s_node, d_node, limit, batches, want, client, with_paths) -> list[tuple]:
+def _run(g, lookup, s_node, d_node, limit, batches, want, client, with_paths) -> list[tuple]:
     """All batches, locally or as Dask tasks; results in batch order."""
     if client is None:
-        return [route_batch(g, keys, other, s_node[b], d_node, limit, with_paths,
+        return [route_batch(g, lookup, s_node[b], d_node, limit, with_paths,
                             None if want is None else want[b]) for b in batches]
-    g_f, k_f, o_f, d_f = client.scatter([g, keys, other, d_node], broadcast=True)
-    futures = [client.submit(route_batch, g_f, k_f, o_f, s_node[b], d_f, limit, with_paths,
+    g_f, k_f, d_f = client.scatter([g, lookup, d_node], broadcast=True)
+    futures = [client.submit(route_batch, g_f, k_f, s_node[b], d_f, limit, with_paths,
                              None if want is None else want[b], pure=False) for b in batches]
     return client.gather(futures)
 
@@ -307,14 +337,14 @@ def _solve(net, s_from, s_to, keep_f, keep_t, fid, tid, *, max_km, max_min, pair
                           np.asarray(tid).dtype, float, float, float])})
     if src.size == 0 or tgt.size == 0:
         return empty.assign(path=pd.Series(dtype=object)) if with_paths else empty
-    g, keys, other, s_node, d_node = _graph(net, s_from, s_to, src, tgt, weight)
+    g, lookup, s_node, d_node = _graph(net, s_from, s_to, src, tgt, weight)
     limit = {"distance": max_km, "time": max_min}[weight]
     limit = np.inf if limit is None else float(limit)
     nt = g.shape[0]
     size = batch_size or max(1, min(src.size, int(memory_mb * 1e6 / (nt * 12 * 2))))
     want = _want(pairs, src, tgt)
     batches = [b for b in _batches(src.size, size) if want is None or want[b].any()]
-    results = _run(g, keys, other, s_node, d_node, limit, batches, want, client, with_paths)
+    results = _run(g, lookup, s_node, d_node, limit, batches, want, client, with_paths)
     rows = [b[r[0]] for b, r in zip(batches, results)]
     i = src[np.concatenate(rows)] if rows else np.empty(0, np.int64)
     j = tgt[np.concatenate([r[1] for r in results])] if results else np.empty(0, np.int64)

@@ -53,6 +53,11 @@ DEFAULT_SPEEDS: dict[str, tuple[float, str]] = {
     "living_street": (10.0, "assumption: walking-pace shared street"),
     "service": (15.0, "assumption: access and yard roads"),
     "track": (10.0, "assumption: unpaved farm/forest track"),
+    "services": (15.0, "assumption: motorway service-area roads, as service"),
+    "rest_area": (15.0, "assumption: rest-area roads, as service"),
+    "busway": (30.0, "assumption: bus-only road, as tertiary"),
+    "emergency_bay": (15.0, "assumption: as service"),
+    "escape": (15.0, "assumption: runaway-truck ramp, as service"),
 }
 
 _ALIASES = {
