@@ -48,7 +48,9 @@ from siting.cli.scenarios import scenarios  # noqa: E402
 from siting.cli.sweep import frontier, sweep  # noqa: E402
 from siting.cli.verify import verify  # noqa: E402
 
-for _command in (data, scenarios, locate, run, sweep, frontier, compare, verify, bench):
+from siting.cli.pilot import pilot  # noqa: E402
+
+for _command in (data, scenarios, locate, run, sweep, frontier, compare, verify, bench, pilot):
     cli.add_command(_command)
 # --- end of sub-commands ----------------------------------------------------------------------
 

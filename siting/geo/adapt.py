@@ -148,19 +148,10 @@ def problem_from_geodataframes(
     found.raise_if_any(DataError)
     time_min = None
     if od_matrix is not None:
-        d_index = pd.Index(ids["d"])
-        c_index = pd.Index(ids["c"])
-        ia = d_index.get_indexer(od_matrix.from_id.astype(str))
-        ib = c_index.get_indexer(od_matrix.to_id.astype(str))
-        keep = (ia >= 0) & (ib >= 0)
-        dist = np.asarray(od_matrix.distance_km, dtype=np.float64)[keep]
-        if od_matrix.time_min is not None:
-            time_min = np.asarray(od_matrix.time_min, dtype=np.float64)[keep]
-        ia, ib = ia[keep].astype(np.int64), ib[keep].astype(np.int64)
-        if max_distance_km is not None:
-            near = dist <= max_distance_km
-            ia, ib, dist = ia[near], ib[near], dist[near]
-            time_min = None if time_min is None else time_min[near]
+        from siting.geo.od import od_pairs
+
+        pairs = od_pairs(od_matrix, ids["d"], ids["c"], max_distance_km=np.inf if max_distance_km is None else max_distance_km)
+        ia, ib, dist, time_min = pairs.ia, pairs.ib, pairs.distance_km, pairs.time_min
         distance_source = f"OD matrix {od_matrix.source}".strip()
     else:
         radius = np.inf if max_distance_km is None else float(max_distance_km)

@@ -174,3 +174,61 @@ def read_od_matrix(
         time_min=values.get(time_col),
         source=str(p),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class ODPairs:
+    """The pairs of an :class:`ODMatrix` between two point sets (indices into them), sorted by (ia, ib).
+
+    ``time_min`` is ``None`` when the matrix has no times.
+    """
+
+    ia: np.ndarray
+    ib: np.ndarray
+    distance_km: np.ndarray
+    time_min: np.ndarray | None
+
+    def __len__(self) -> int:
+        return int(self.ia.size)
+
+
+def od_pairs(od: ODMatrix, from_ids: ArrayLike, to_ids: ArrayLike, *, max_distance_km: float = np.inf,
+             max_time_min: float = np.inf) -> ODPairs:
+    """The listed pairs of ``od`` between ``from_ids`` and ``to_ids``, within the given limits.
+
+    The one OD join of the package (``siting locate`` and scenarios both use it). An id may name several
+    points (e.g. one county seat in two demand components): every point carrying it gets the pair.
+    Pairs whose distance exceeds ``max_distance_km``, or whose time exceeds ``max_time_min`` (only when the
+    matrix has times), are dropped.
+
+    Parameters
+    ----------
+    od
+        The matrix.
+    from_ids, to_ids
+        Ids of the origin points and of the destination points (converted to str).
+    max_distance_km, max_time_min
+        Limits (``inf`` = none).
+
+    Returns
+    -------
+    ODPairs
+        Indices into ``from_ids`` / ``to_ids`` with the pair's distance (and time), sorted by (ia, ib).
+    """
+    f = np.asarray(from_ids, dtype=object).astype(str).ravel()
+    t = np.asarray(to_ids, dtype=object).astype(str).ravel()
+    n = len(od)
+    odf = pd.DataFrame({"f": od.from_id.astype(str), "t": od.to_id.astype(str), "k": np.arange(n)})
+    j = odf.merge(pd.DataFrame({"f": f, "ia": np.arange(f.size)}), on="f").merge(
+        pd.DataFrame({"t": t, "ib": np.arange(t.size)}), on="t")
+    k = j["k"].to_numpy(np.int64)
+    d = np.asarray(od.distance_km, dtype=np.float64)[k]
+    tm = None if od.time_min is None else np.asarray(od.time_min, dtype=np.float64)[k]
+    ok = d <= max_distance_km
+    if tm is not None:
+        ok &= tm <= max_time_min
+    ia, ib = j["ia"].to_numpy(np.int64)[ok], j["ib"].to_numpy(np.int64)[ok]
+    d = d[ok]
+    tm = None if tm is None else tm[ok]
+    order = np.lexsort((ib, ia))
+    return ODPairs(ia[order], ib[order], d[order], None if tm is None else tm[order])

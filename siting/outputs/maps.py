@@ -42,6 +42,7 @@ from siting.outputs.assets import check_offline, inline_head
 __all__ = [
     "TIER_COLOURS",
     "MAP_OPTIONS",
+    "add_road_layer",
     "make_map",
     "save_map",
     "render_html",
@@ -52,7 +53,7 @@ __all__ = [
 #: colour of each tier by ``tier_level`` (0 = top tier), colour-blind friendly (Okabe-Ito, then Tableau)
 TIER_COLOURS = ("#d55e00", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8c564b", "#7f7f7f")
 #: keyword options of :func:`make_map` that :func:`siting.outputs.write_run` accepts in ``map_options``
-MAP_OPTIONS = frozenset({"coverage_km", "simplify_deg", "osm", "show_demand"})
+MAP_OPTIONS = frozenset({"coverage_km", "simplify_deg", "osm", "show_demand", "roads"})
 _CHORO = ("#f7f4f0", "#e8e0d5", "#d6c8b5", "#c0aa8e", "#a58a66")  # warm greys: clear of the tier colours
 _POP_COLUMNS = ("pop_census2020", "population", "pop")
 _NAME_COLUMNS = ("name_zh", "name", "name_en", "NAME")
@@ -436,6 +437,7 @@ def make_map(
     simplify_deg: float = 0.002,
     osm: bool = True,
     show_demand: bool = True,
+    roads: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Build the map of one run (frames as in the outputs contract, already validated).
 
@@ -457,6 +459,8 @@ def make_map(
         Offer OpenStreetMap tiles as an optional layer (off by default; needs internet).
     show_demand
         Draw the demand points.
+    roads
+        Road lines (EPSG:4326) drawn as an optional layer, off by default (:func:`add_road_layer`).
 
     Returns
     -------
@@ -559,12 +563,25 @@ def make_map(
         fg.add_to(m)
         fac_legend.append(f"<tr><td>{swatch_circle(colour, radius)}</td><td>{html.escape(tier)} ({len(sub)})</td></tr>")
 
+    if roads is not None and len(roads):
+        add_road_layer(m, roads)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.get_root().html.add_child(raw_element(title_html(run_title(summary, title), describe_solution(summary))))
     rows = [*reversed(fac_legend), *legend, *choro_legend]
     if rows:
         m.get_root().html.add_child(raw_element(legend_html(rows)))
     return m
+
+
+def add_road_layer(m: folium.Map, roads: gpd.GeoDataFrame, *, name: str = "Road network") -> None:
+    """Add road lines as an optional layer (off by default), thin grey, coordinates rounded to ~1 m.
+
+    The caller keeps the layer small (e.g. :func:`siting.scenario.roads.network_layer` caps the vertices).
+    """
+    feats = [_shape_feature(g, {}, nd=5) for g in roads.to_crs("EPSG:4326").geometry if g is not None and not g.is_empty]
+    fg = folium.FeatureGroup(name=f"{name} ({len(feats)} lines)", show=False)
+    fg.add_child(GeoJsonLayer(feats, style={"color": "#7a7a7a", "weight": 1, "opacity": 0.6}))
+    fg.add_to(m)
 
 
 def render_html(m: folium.Map) -> str:

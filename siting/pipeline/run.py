@@ -32,6 +32,7 @@ from siting.core.results import TerminationCondition
 from siting.solvers.highs import compile_model, solve_to_info
 from siting.core.options import SolverOptions, relative_gap
 from siting.network.verify import NetworkCheck, network_costs, verify_network
+from siting.pipeline.tables import result_tables
 
 __all__ = ["RunOutcome", "solve_network", "diagnose_infeasible", "run_scenario", "result_tables", "DEFAULT_OPTIONS"]
 
@@ -215,115 +216,7 @@ def diagnose_infeasible(built: Any, *, options: SolverOptions, log: Callable[[st
 
 
 # ---------------------------------------------------------------------------------------------------------
-# results -> tables (the outputs contract)
-
-
-def result_tables(problem: NetworkProblem, result: NetworkResult) -> tuple[Any, Any, Any]:
-    """``(facilities, assignments, demand)`` GeoDataFrames (EPSG:4326) of a solved network."""
-    import geopandas as gpd
-    import pandas as pd
-    from shapely import linestrings, points
-
-    p = problem
-    T = p.n_tiers
-    fac_rows: list[pd.DataFrame] = []
-    asg_rows: list[pd.DataFrame] = []
-    for t, tier in enumerate(p.tiers):
-        lk = p.links[t]
-        o = np.flatnonzero(result.open[t])
-        flow = result.link_flow[t]
-        used = np.flatnonzero(result.link_used[t])
-        inflow = np.bincount(lk.parent, weights=flow, minlength=tier.size)
-        handling = np.bincount(lk.parent, weights=flow * tier.handling_cost_cny_per_unit[lk.parent], minlength=tier.size)
-        transport = np.bincount(lk.parent, weights=flow * lk.distance_km * tier.transport_cost_cny_per_unit_km, minlength=tier.size)
-        cap = tier.capacity[o]
-        unit = tier.groups.get("unit")
-        region = tier.groups.get("region")
-        fac_rows.append(
-            pd.DataFrame(
-                {
-                    "facility_id": [f"{tier.name}:{x}" for x in tier.ids[o]],
-                    "name": [str(x) for x in tier.names[o]],
-                    "tier": tier.name,
-                    "tier_level": t,
-                    "unit": list(unit[o]) if unit is not None else [None] * len(o),
-                    "region": list(region[o]) if region is not None else [None] * len(o),
-                    "volume": inflow[o],
-                    "capacity": np.where(np.isfinite(cap), cap, np.nan),
-                    "utilisation": np.where(np.isfinite(cap) & (cap > 0), inflow[o] / np.where(cap > 0, cap, 1), np.nan),
-                    "fixed_cost_cny": tier.fixed_cost_cny[o],
-                    "handling_cost_cny": handling[o],
-                    "transport_cost_cny": transport[o],
-                    "required": tier.required[o],
-                    "lon": tier.lon[o],
-                    "lat": tier.lat[o],
-                }
-            )
-        )
-        if t == T - 1:
-            from_ids = np.array([f"demand:{x}" for x in p.demand_ids[lk.child[used]]], dtype=object)
-            flon, flat = p.demand_lon[lk.child[used]], p.demand_lat[lk.child[used]]
-        else:
-            ct = p.tiers[t + 1]
-            from_ids = np.array([f"{ct.name}:{x}" for x in ct.ids[lk.child[used]]], dtype=object)
-            flon, flat = ct.lon[lk.child[used]], ct.lat[lk.child[used]]
-        asg_rows.append(
-            pd.DataFrame(
-                {
-                    "from_id": from_ids,
-                    "to_id": [f"{tier.name}:{x}" for x in tier.ids[lk.parent[used]]],
-                    "tier": tier.name,
-                    "distance_km": lk.distance_km[used],
-                    "volume": flow[used],
-                    "cost_cny": flow[used] * (lk.distance_km[used] * tier.transport_cost_cny_per_unit_km
-                                              + tier.handling_cost_cny_per_unit[lk.parent[used]]),
-                    "flon": flon,
-                    "flat": flat,
-                    "tlon": tier.lon[lk.parent[used]],
-                    "tlat": tier.lat[lk.parent[used]],
-                }
-            )
-        )
-    fac = pd.concat(fac_rows, ignore_index=True)
-    facilities = gpd.GeoDataFrame(
-        fac.drop(columns=["lon", "lat"]), geometry=points(np.c_[fac["lon"].to_numpy(float), fac["lat"].to_numpy(float)]), crs="EPSG:4326"
-    )
-    asg = pd.concat(asg_rows, ignore_index=True)
-    coords = np.stack(
-        [np.c_[asg["flon"].to_numpy(float), asg["flat"].to_numpy(float)], np.c_[asg["tlon"].to_numpy(float), asg["tlat"].to_numpy(float)]],
-        axis=1,
-    )
-    assignments = gpd.GeoDataFrame(
-        asg.drop(columns=["flon", "flat", "tlon", "tlat"]),
-        geometry=linestrings(coords) if len(asg) else gpd.GeoSeries([], crs="EPSG:4326"),
-        crs="EPSG:4326",
-    )
-    # demand
-    lk = p.links[T - 1]
-    bt = p.tiers[T - 1]
-    served = np.bincount(lk.child, weights=result.link_flow[T - 1], minlength=p.n_demand)
-    # the main serving facility (largest share) of each demand point
-    assigned = np.full(p.n_demand, None, dtype=object)
-    dist = np.full(p.n_demand, np.nan)
-    used = np.flatnonzero(result.link_used[T - 1])
-    order = used[np.argsort(result.link_flow[T - 1][used], kind="stable")]
-    assigned[lk.child[order]] = [f"{bt.name}:{x}" for x in bt.ids[lk.parent[order]]]
-    dist[lk.child[order]] = lk.distance_km[order]
-    dem = pd.DataFrame(
-        {
-            "demand_id": [str(x) for x in p.demand_ids],
-            "name": [str(x) for x in p.demand_names],
-            "weight": p.weight,
-            "assigned_to": assigned,
-            "distance_km": dist,
-            "covered": served >= p.weight * (1 - 1e-9) - 1e-12,
-        }
-    )
-    for key, lab in p.demand_groups.items():
-        if key not in dem.columns:
-            dem[key] = list(lab)
-    demand = gpd.GeoDataFrame(dem, geometry=points(np.c_[p.demand_lon, p.demand_lat]), crs="EPSG:4326")
-    return facilities, assignments, demand
+# results -> tables (the outputs contract): siting.pipeline.tables.result_tables, re-exported here
 
 
 def network_summary(problem: NetworkProblem, result: NetworkResult, check: NetworkCheck | None, *, scenario: str,
@@ -496,29 +389,74 @@ def run_scenario(
         raise SolverError(f"{scen.name}: {result.info.describe()} after {result.info.seconds:.1f} s; nothing was written "
                           "(raise the time limit: --time-limit or [solver] time_limit_s)")
     check = verify_network(problem, result) if result.has_solution else None
-    summary = network_summary(
-        problem,
-        result,
-        check,
-        scenario=scen.name,
-        extra={
-            "scenario_file": str(scen.path) if scen.path else None,
-            "overrides": {k: _jsonable(v) for k, v in scen.overrides.items()},
-            "prepare_seconds": round(prep_s, 4),
-            "assumptions": scen.assumptions(),
-        },
-    )
-    tables = result_tables(problem, result)
+    summary = _run_summary(scen, problem, result, check, prepare_seconds=prep_s)
+    tables = result_tables(problem, result, paths=road_paths(scen, problem, result))
     if write and target is not None:
-        from siting.provenance.audit_network import run_manifest
-        from siting.outputs import write_run
-
-        manifest = run_manifest(scen, result, check, overrides=dict(scen.overrides), command=command,
-                                wall_seconds=time.perf_counter() - t0)
-        target = write_run(target, summary=summary, facilities=tables[0], assignments=tables[1], demand=tables[2],
-                           boundaries=scen.boundaries(), overwrite=overwrite, title=f"{scen.name}: {scen.description}"
-                           if scen.description else scen.name, manifest=manifest)
+        target = _write_outputs(scen, problem, result, check, summary, tables, target, overwrite=overwrite,
+                                command=command, wall_seconds=time.perf_counter() - t0)
     return RunOutcome(scenario=scen, problem=problem, result=result, check=check, summary=summary, out_dir=target, tables=tables)
+
+
+def _run_summary(scen: Any, problem: NetworkProblem, result: NetworkResult, check: NetworkCheck | None, *,
+                 prepare_seconds: float) -> dict[str, Any]:
+    """The run's summary: :func:`network_summary` plus the scenario, overrides, assumptions and distance sources."""
+    return network_summary(problem, result, check, scenario=scen.name, extra={
+        "scenario_file": str(scen.path) if scen.path else None,
+        "overrides": {k: _jsonable(v) for k, v in scen.overrides.items()},
+        "prepare_seconds": round(prepare_seconds, 4),
+        "assumptions": scen.assumptions(),
+        **distance_sources(problem, result),
+        "warnings": list(getattr(scen, "warnings", ())),
+    })
+
+
+def _write_outputs(scen: Any, problem: NetworkProblem, result: NetworkResult, check: NetworkCheck | None,
+                   summary: dict[str, Any], tables: tuple[Any, Any, Any], target: Path, *, overwrite: bool,
+                   command: list[str] | None, wall_seconds: float) -> Path:
+    """Write a run's outputs atomically (summary, GeoPackage, CSVs, map with the road layer, report, manifest)."""
+    from siting.outputs import write_run
+    from siting.provenance.audit_network import run_manifest
+
+    manifest = run_manifest(scen, result, check, overrides=dict(scen.overrides), command=command,
+                            wall_seconds=wall_seconds)
+    return write_run(target, summary=summary, facilities=tables[0], assignments=tables[1], demand=tables[2],
+                     boundaries=scen.boundaries(), overwrite=overwrite, map_options=road_map_options(problem),
+                     title=f"{scen.name}: {scen.description}" if scen.description else scen.name, manifest=manifest)
+
+
+def distance_sources(problem: NetworkProblem, result: NetworkResult) -> dict[str, Any]:
+    """Summary keys on where distances came from: pairs per source (all allowed links, and the links used)."""
+    from siting.pipeline.tables import link_sources
+
+    used: dict[str, int] = {}
+    for t in range(problem.n_tiers):
+        src = link_sources(problem, t)[np.asarray(result.link_used[t], dtype=bool)] if result.has_solution else []
+        for s in src:
+            used[str(s)] = used.get(str(s), 0) + 1
+    allowed = dict((problem.meta or {}).get("pair_sources") or {})
+    return {"distance_sources": {"pairs": allowed, "assignments": used,
+                                 "circuity": _jsonable((problem.meta or {}).get("circuity"))}}
+
+
+def road_paths(scen: Any, problem: NetworkProblem, result: NetworkResult) -> dict[tuple[int, int], Any] | None:
+    """Road geometry of the used upper-tier links when the scenario has a road network (``None`` otherwise)."""
+    if getattr(scen, "network", None) is None or scen.network.roads is None or not result.has_solution:
+        return None
+    from siting.scenario.roads import used_link_paths
+
+    return used_link_paths(problem, result)
+
+
+def road_map_options(problem: NetworkProblem) -> dict[str, Any] | None:
+    """``{"roads": lines}`` for the map when the problem was built on a road network (capped in size)."""
+    roads = (problem.meta or {}).get("roads")
+    if roads is None:
+        return None
+    from siting.scenario.roads import network_layer
+
+    lon = np.concatenate([problem.demand_lon] + [t.lon for t in problem.tiers])
+    lat = np.concatenate([problem.demand_lat] + [t.lat for t in problem.tiers])
+    return {"roads": network_layer(roads, lon, lat)}
 
 
 def _jsonable(v: Any) -> Any:

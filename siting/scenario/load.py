@@ -11,6 +11,10 @@ from siting.scenario.spec import Scenario
 from siting.scenario.schema import parse_scenario
 
 
+class ScenarioWarning(UserWarning):
+    """A scenario that is valid but probably not what its author meant (e.g. a misspelt tier name)."""
+
+
 def scenario_comments(text: str) -> dict[str, str]:
     """Dotted key -> trailing comment (or the comment lines just above) for each ``key = value`` line.
 
@@ -105,14 +109,33 @@ def load_scenario(path: str | Path, *, overrides: Mapping[str, Any] | None = Non
     if not p.is_file():
         raise ScenarioError(Defect("scenario file not found", str(p)))
     text = p.read_bytes().decode("utf-8", errors="replace")
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark (Windows Notepad) is not TOML: drop it
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(Defect(f"not valid TOML: {exc}", str(p))) from None
     if overrides:
         raw = apply_overrides(raw, overrides, file=str(p))
-    return parse_scenario(raw, path=p, base_dir=p.resolve().parent, comments=scenario_comments(text),
+    scen = parse_scenario(raw, path=p, base_dir=p.resolve().parent, comments=scenario_comments(text),
                           overrides=overrides)
+    _emit(scen.warnings, text, p)
+    return scen
+
+
+def _emit(found: tuple[str, ...], text: str, path: Path) -> None:
+    """Issue each validation warning as a :class:`ScenarioWarning` pointing at its tier's line in the file."""
+    import warnings
+
+    for msg in found:
+        m = re.search(r"tiers\.([^:]+):", msg)
+        line = 1
+        if m:
+            for k, s in enumerate(text.splitlines(), start=1):
+                if re.match(rf"^\s*\[\s*tiers\.\"?{re.escape(m.group(1))}\"?\s*\]", s):
+                    line = k
+                    break
+        text_ = msg.removeprefix(f"{path}, ")  # the warning shows the file and line itself
+        warnings.warn_explicit(text_, ScenarioWarning, str(path), line, module="siting.scenario")
 
 
 def with_overrides(scen: Scenario, overrides: Mapping[str, Any] | None) -> Scenario:

@@ -67,8 +67,29 @@ class TierSpec:
     forbidden: tuple[str, ...] = ()
     count: tuple[str, int] | None = None  # (sense, value)
     count_per: tuple[str, str, int, tuple[str, ...]] | None = None  # (by, sense, value, groups)
-    gateway: tuple[tuple[str, ...], tuple[str, ...], float, SourceSpec] | None = None  # categories, ids, radius, source
+    gateway: tuple[tuple[str, ...], tuple[str, ...], float, SourceSpec] | None = None  # categories, ids, radius_km, source
+    gateway_radius_min: float = math.inf  # gateway access by travel time, minutes (needs times: network or OD)
+    max_road_hours: float = math.inf  # cold chain: a link serving this tier takes at most this long on the road, h
     shortlist: tuple[str, int] | None = None  # (group, n): keep the n most populous candidates per group
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The ``[network]`` table: a road network, its speeds and snapping, and what unlisted pairs fall back to.
+
+    ``roads`` is a road file (OSM ``.osm.pbf`` or a line layer) or ``None`` (only an OD matrix and/or the
+    circuity estimate); ``fallback`` says what a pair that neither the OD matrix nor the network gives gets:
+    ``"error"`` (no such pair; a tier left without any pair is reported) or ``"circuity"`` (great-circle x the
+    scenario's circuity). ``speed_kmh`` turns a circuity distance into a time (needed when a tier limits
+    minutes and some pairs fall back).
+    """
+
+    roads: Path | None = None
+    speeds_kmh: tuple[tuple[str, float], ...] = ()
+    snap_max_km: float = 2.0
+    fallback: str = "error"
+    speed_kmh: float | None = None
+    options: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,8 +108,12 @@ class Scenario:
     structure: str = "2024"
     data_dir: Path | None = None
     volume_unit: str = "unit"
-    circuity: float = 1.0
+    circuity: float = 1.0  # the constant factor; with circuity_mode "measured" the all-pair median (1.67)
+    circuity_mode: str = "constant"  # "constant" | "measured" (district factors, siting.geo.circuity)
+    circuity_path: Path | None = None  # the measured factor table (None: the shipped one)
+    circuity_rule: str = "mean"  # how the two ends' district factors make a pair's factor
     od_matrix: Path | None = None
+    network: NetworkSpec | None = None
     single_sourcing: bool = True
     colocation: bool = True
     objective: str = "cost"
@@ -100,6 +125,7 @@ class Scenario:
     tiers: tuple[TierSpec, ...] = ()
     comments: Mapping[str, str] = field(default_factory=dict)
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # non-fatal findings of validation (e.g. a tier name close to a known one)
 
     @property
     def units(self) -> str:
