@@ -26,7 +26,9 @@ import pandas as pd
 import pyogrio
 
 from siting.core.errors import DataError, DefectCollector
-from siting.outputs.maps import GeoJsonLayer, legend_html, point_feature, swatch_circle, html_text, title_html, add_boundaries, base_map, raw_element, save_map
+from siting.outputs.legend import html_text, legend_html, swatch_circle, title_html
+from siting.outputs.map_layers import GeoJsonLayer, add_boundaries, point_feature, raw_element
+from siting.outputs.maps import base_map, save_map
 from siting.outputs.report import COST_TYPES, coverage_stats
 from siting.outputs.tables import atomic_dir, summary_to_json
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from siting.outputs.assets import check_offline
-from siting.outputs.maps import describe_solution, run_title, tier_colour
+from siting.outputs.legend import describe_solution, run_title, tier_colour
 
 __all__ = ["COST_TYPES", "DISTANCE_THRESHOLDS_KM", "cost_table", "coverage_stats", "charts", "render_report", "write_report"]
 
