@@ -272,6 +272,9 @@ _NAME_COLUMNS = ("name", "name_zh", "名称", "name_en")
 
 
 _PLANT = ("uflp", "cflp", "cflp-ss")
+#: ``objective_kind`` of each model in ``summary.json`` (see :mod:`siting.outputs.summary`)
+_OBJECTIVE_KIND = {"p-median": "distance", "p-center": "max_distance", "lscp": "count", "lscp-b": "backup_coverage",
+                   "mclp": "coverage", "attendance": "attendance", "uflp": "cost", "cflp": "cost", "cflp-ss": "cost"}
 
 
 def _text_column(gdf: Any, names: tuple[str, ...], fallback: np.ndarray) -> np.ndarray:
@@ -380,26 +383,30 @@ def result_tables(
         geometry=gpd.points_from_xy(dx, dy),
         crs="EPSG:4326",
     )
+    from siting.outputs.summary import SUMMARY_VERSION, cost_block, coverage_block
+
     info = result.info
-    total_w = float(w.sum())
-    cov_w = float(w[covered].sum())
-    served_w = float(vol.sum())
     summary: dict[str, Any] = {
+        "summary_version": SUMMARY_VERSION,
         "model": result.model,
+        "scenario": None,
         **{k: v for k, v in info.to_dict().items() if k != "options"},
         "status_text": info.describe(),
+        "objective_kind": _OBJECTIVE_KIND.get(result.model, result.model),
+        "weight_unit": "weight",
         "facility_ids": [str(v) for v in cid[o]],
         "counts_by_tier": {"facility": int(len(o))},
-        "coverage": {
-            "demand_points": int(n),
-            "covered_points": int(covered.sum()),
-            "total_weight": total_w,
-            "covered_weight": cov_w,
-            "covered_share": cov_w / total_w if total_w > 0 else None,
-            "served_weight": served_w,
-            "mean_distance_km": float(np.sum(vol * dist) / served_w) if served_w > 0 else None,
-            "max_distance_km": float(dist.max()) if len(dist) else None,
-        },
+        "coverage": coverage_block(
+            demand_points=n,
+            demand_points_covered=int(covered.sum()),
+            demand_total=float(w.sum()),
+            demand_covered=float(w[covered].sum()),
+            demand_served=float(vol.sum()),
+            mean_distance_km=float(np.sum(vol * dist) / vol.sum()) if vol.sum() > 0 else None,
+            max_distance_km=float(dist.max()) if len(dist) else None,
+            radius_km=result.params.get("radius_km"),
+        ),
+        "cost_cny": {},
         "params": {k: v for k, v in result.params.items()},
         "problem": {
             "source": problem.source,
@@ -413,10 +420,10 @@ def result_tables(
         "solver_options": info.options,
     }
     if plant:
-        fixed = float(problem.fixed_cost_cny[o].sum())
-        summary["cost_cny"] = {"facility": {"fixed": fixed, "transport": float(np.nansum(cost)),
-                                            "total": fixed + float(np.nansum(cost))}}
+        summary["cost_cny"] = cost_block({"facility": {"fixed": float(problem.fixed_cost_cny[o].sum()),
+                                                       "transport": float(np.nansum(cost))}})
     if verdict is not None:
         summary["verification"] = {"ok": bool(verdict.ok), "checks": list(verdict.checks),
                                    "problems": list(verdict.problems), "objective": verdict.objective}
+        summary["verified"] = bool(verdict.ok)
     return summary, facilities, assignments, demand

@@ -328,37 +328,34 @@ def result_tables(problem: NetworkProblem, result: NetworkResult) -> tuple[Any, 
 
 def network_summary(problem: NetworkProblem, result: NetworkResult, check: NetworkCheck | None, *, scenario: str,
                     extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON-able summary of the outputs contract."""
+    """The JSON-able summary of the outputs contract (schema: :mod:`siting.outputs.summary`)."""
+    from siting.outputs.summary import SUMMARY_VERSION, cost_block, coverage_block
+
     info = result.info
-    s: dict[str, Any] = {"scenario": scenario, "model": "multitier"}
-    s.update(info.to_dict())
+    s: dict[str, Any] = {"summary_version": SUMMARY_VERSION, "scenario": scenario, "model": "multitier"}
+    s.update({k: v for k, v in info.to_dict().items() if k != "options"})
     s["status_text"] = info.describe()
     s["objective_kind"] = problem.objective
     s["weight_unit"] = problem.weight_unit
+    s["solver_options"] = dict(info.options)
     if result.has_solution:
-        costs = network_costs(problem, result)
-        s["cost_cny"] = {
-            **{tier: {k: round(v, 2) for k, v in c.items()} | {"total": round(sum(c.values()), 2)} for tier, c in costs.items()},
-            "total": round(sum(sum(c.values()) for c in costs.values()), 2),
-            "by_type": {k: round(sum(c[k] for c in costs.values()), 2) for k in ("fixed", "handling", "transport")},
-        }
+        s["cost_cny"] = cost_block(network_costs(problem, result))
         s["counts_by_tier"] = {t.name: int(np.sum(o)) for t, o in zip(problem.tiers, result.open)}
         s["facility_ids"] = [f"{t.name}:{x}" for t, o in zip(problem.tiers, result.open) for x in t.ids[o]]
         lk = problem.links[-1]
         served = np.bincount(lk.child, weights=result.link_flow[-1], minlength=problem.n_demand)
-        total = float(problem.weight.sum())
-        dist_w = float(np.sum(result.link_flow[-1] * lk.distance_km))
+        full = served >= problem.weight * (1 - 1e-9) - 1e-12
         covered = float(served.sum())
-        s["coverage"] = {
-            "demand_points": problem.n_demand,
-            "demand_points_served": int(np.sum(served >= problem.weight * (1 - 1e-9) - 1e-12)),
-            "demand_total": total,
-            "demand_served": covered,
-            "share_served": covered / total if total > 0 else 1.0,
-            "mean_distance_km": dist_w / covered if covered > 0 else None,
-            "max_distance_km": float(lk.distance_km[result.link_used[-1]].max()) if np.any(result.link_used[-1]) else None,
-            "radius_km": {t.name: (t.radius_km if math.isfinite(t.radius_km) else None) for t in problem.tiers},
-        }
+        s["coverage"] = coverage_block(
+            demand_points=problem.n_demand,
+            demand_points_covered=int(np.sum(full)),
+            demand_total=float(problem.weight.sum()),
+            demand_covered=float(problem.weight[full].sum()),
+            demand_served=covered,
+            mean_distance_km=float(np.sum(result.link_flow[-1] * lk.distance_km)) / covered if covered > 0 else None,
+            max_distance_km=float(lk.distance_km[result.link_used[-1]].max()) if np.any(result.link_used[-1]) else None,
+            radius_km={t.name: (t.radius_km if math.isfinite(t.radius_km) else None) for t in problem.tiers},
+        )
     else:
         s["cost_cny"] = {}
         s["counts_by_tier"] = {}

@@ -167,7 +167,7 @@ def audit_locate(run_dir: Path, manifest: dict[str, Any], checks: Checks) -> Non
             checks.add("objective recomputed from solution.gpkg equals summary.json's",
                        None if ok else f"recomputed {verdict.objective:.10g}, summary.json {rep:.10g}")
         cov = summary.get("coverage", {}) or {}
-        if "total_weight" in cov:
+        total = cov.get("demand_total", cov.get("total_weight"))  # summary schema 2, or 1 (old runs)
+        if total is not None:
             checks.add("summary.json total demand weight = input",
-                       None if values_close(cov["total_weight"], float(w.sum())) else
-                       f"{cov['total_weight']} vs {float(w.sum())}")
+                       None if values_close(total, float(w.sum())) else f"{total} vs {float(w.sum())}")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from siting.sweep.table import write_text_atomic
+from siting.sweep.table import open_atomic_tmp, write_text_atomic
 
 __all__ = ["Series", "Chart", "pareto_front", "write_tradeoff", "write_charts", "cost_column", "coverage_column"]
 
@@ -316,13 +316,17 @@ def write_charts(
 ) -> tuple[Path, Path]:
     """Write ``charts`` to ``png`` and, with ``table``, to the self-contained ``page``; both atomically."""
     import os
-    import tempfile
 
     data = _png(charts)
-    fd, tmp = tempfile.mkstemp(prefix=f".{png.name}.", suffix=".tmp", dir=png.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, png)
+    fd, tmp = open_atomic_tmp(png)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, png)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     write_text_atomic(_html(title, charts, table, intro), page)
     return png, page
 
