@@ -199,7 +199,7 @@ def parameter_differences(runs: Sequence[RunData]) -> pd.DataFrame:
         values = [p.get(k) for p in per_run]
         if len({json.dumps(v, sort_keys=True, default=str) for v in values}) > 1:
             rows[k] = values
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=[r.label for r in runs]) if rows else \
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=[r.label for r in runs], dtype=object) if rows else \
         pd.DataFrame(columns=[r.label for r in runs])
     # the --set values first, then the scenario, then solver and inputs
     order = sorted(table.index, key=lambda k: (not k.startswith("--set"), k.startswith(("solver.", "input ")), keys.index(k)))
