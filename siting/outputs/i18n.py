@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LANGS", "DEFAULT_LANG", "MESSAGES", "check_lang", "text", "tier_label", "status_label"]
+__all__ = ["LANGS", "DEFAULT_LANG", "MESSAGES", "check_lang", "text", "tier_label", "status_label", "unit_label"]
 
 LANGS = ("en", "zh")
 DEFAULT_LANG = "en"
@@ -72,6 +72,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unit.km": ("km", "公里"),
     "unit.min": ("min", "分钟"),
     "unit.cny": ("CNY", "元"),
+    "unit.parcels/yr": ("parcels/yr", "件/年"),
+    "unit.t/yr": ("t/yr", "吨/年"),
+    "unit.units/yr": ("units/yr", "单位/年"),
+    "unit.pallets/yr": ("pallets/yr", "托/年"),
+    "unit.trips/yr": ("trips/yr", "车次/年"),
+    "unit.weight": ("weight", "需求量"),
     # --- titles -----------------------------------------------------------------------------------------
     "title.objective": ("objective {v}", "目标值 {v}"),
     "title.gap": ("gap {g}%", "相对间隙 {g}%"),
@@ -205,3 +211,9 @@ def status_label(lang: str, status: Any) -> str:
     """A solver status or termination for display (``optimal`` -> ``最优`` in Chinese)."""
     key = f"status.{status}"
     return text(lang, key) if key in MESSAGES else str(status)
+
+
+def unit_label(lang: str, unit: Any) -> str:
+    """A unit of demand (``parcels/yr``, ``t/yr``) for display."""
+    key = f"unit.{unit}"
+    return text(lang, key) if key in MESSAGES else str(unit)

@@ -190,6 +190,7 @@ def locate(
     options: SolverOptions = SolverOptions(),
     check: bool = True,
     max_memory_bytes: int | None = None,
+    progress: Any = None,
 ) -> Result:
     """Solve one single-level location model on ``problem``.
 
@@ -223,6 +224,8 @@ def locate(
         Refuse (:class:`siting.provenance.memory.MemoryRefused`, an :class:`InputError`) a model whose estimated
         memory (:func:`siting.provenance.memory.estimate_model_bytes`) exceeds this; default 80% of the memory
         available when the run starts.
+    progress
+        A :class:`siting.outputs.terminal.Progress` told of the long step (``solve``: model build and solve).
 
     Returns
     -------
@@ -252,7 +255,10 @@ def locate(
         if not first.info.has_solution:
             return Result(spec.name, first.info, first.open, first.allocation, dict(params))
         params["p"] = len(first.open)
-    result = _solve_spec(problem, spec, params, options)
+    from siting.outputs.terminal import NO_PROGRESS
+
+    with (progress or NO_PROGRESS).step("solve"):
+        result = _solve_spec(problem, spec, params, options)
     if first is not None:
         result.params["lscp_count"] = params["p"]
         result.params["lscp_seconds"] = round(first.info.seconds, 4)

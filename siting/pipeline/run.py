@@ -60,6 +60,7 @@ def solve_network(
     strong: bool | str = "auto",
     relax_assignments: bool = True,
     warm_start: bool = True,
+    progress: Any = None,
 ) -> NetworkResult:
     """Build and solve the multi-tier model of ``problem``.
 
@@ -84,6 +85,8 @@ def solve_network(
         (10 s, or 10 % of the time limit), restart it from the better of its incumbent and a rounded and
         polished LP solution (:mod:`siting.network.start`) for the rest of the time. The bound stays
         HiGHS's.
+    progress
+        A :class:`siting.outputs.terminal.Progress` (steps ``build``, ``solve``, ``polish``); default silent.
 
     Returns
     -------
@@ -92,27 +95,32 @@ def solve_network(
     """
     from siting.model.multitier import build_multitier
 
+    from siting.outputs.terminal import NO_PROGRESS
+
     say = log or (lambda _s: None)
+    progress = progress or NO_PROGRESS
     if precheck:
         defects = precheck_network(problem)
         if defects:
             raise InfeasibleError(defects)
     t0 = time.perf_counter()
-    built = build_multitier(problem, strong=strong, relax_assignments=relax_assignments)
-    build_s = time.perf_counter() - t0
+    with progress.step("build"):
+        built = build_multitier(problem, strong=strong, relax_assignments=relax_assignments)
+        build_s = time.perf_counter() - t0
+        comp = compile_model(built.model)
     sizes = problem.summary_sizes()
     say(
         f"model: {problem.n_demand} demand points; "
         + "; ".join(f"{k}: {v['candidates']} candidates, {v['links']} links" for k, v in sizes["tiers"].items())
         + f"; built in {build_s:.1f} s"
     )
-    comp = compile_model(built.model)
-    if built.tree_lp and warm_start:
-        from siting.network.start import solve_escalating
+    with progress.step("solve"):
+        if built.tree_lp and warm_start:
+            from siting.network.start import solve_escalating
 
-        info = solve_escalating(built, comp, options=options, build_seconds=build_s, log=say)
-    else:
-        info = solve_to_info(built.model, options=options, build_seconds=build_s, compiled=comp)
+            info = solve_escalating(built, comp, options=options, build_seconds=build_s, log=say)
+        else:
+            info = solve_to_info(built.model, options=options, build_seconds=build_s, compiled=comp)
     k = built.objective_scale
     if k != 1.0:
         info = replace(info, objective=info.objective / k, bound=info.bound / k)
@@ -130,8 +138,9 @@ def solve_network(
 
         budget_s = min(20.0, max(5.0, 0.2 * (options.time_limit_s or 60.0)))
         t1 = time.perf_counter()
-        before = tree_cost(problem, list(opened))
-        new_open, after = polish_open_sets(problem, opened, seconds=budget_s)
+        with progress.step("polish"):
+            before = tree_cost(problem, list(opened))
+            new_open, after = polish_open_sets(problem, opened, seconds=budget_s)
         say(f"polish: {before:,.0f} -> {after:,.0f} CNY/yr in {time.perf_counter() - t1:.1f} s")
         if after < before:
             for t, o in enumerate(new_open):
@@ -418,6 +427,8 @@ def run_scenario(
     log: Callable[[str], None] | None = None,
     command: list[str] | None = None,
     max_memory_bytes: int | None = None,
+    progress: Any = None,
+    lang: str | None = None,
 ) -> RunOutcome:
     """Run a scenario end to end.
 
@@ -445,6 +456,10 @@ def run_scenario(
     max_memory_bytes
         Refuse (:class:`siting.provenance.memory.MemoryRefused`, an input error) a model whose estimated memory exceeds
         this, before building it; default: a share of the memory available now.
+    progress
+        A :class:`siting.outputs.terminal.Progress` told of each long step; default silent.
+    lang
+        Language of the map and report (``"en"``, ``"zh"``); default the scenario's ``[scenario] lang``, else English.
 
     Returns
     -------
@@ -480,7 +495,11 @@ def run_scenario(
 
         target = Path(out_dir) if out_dir is not None else scen.default_out_dir()
         prepare_out_dir(target, overwrite=overwrite)
-    problem = build_problem(scen)
+    from siting.outputs.terminal import NO_PROGRESS
+
+    progress = progress or NO_PROGRESS
+    with progress.step("load"):
+        problem = build_problem(scen)
     from siting.provenance.memory import check_memory, network_size
 
     check_memory(*network_size(problem), limit_bytes=max_memory_bytes, source=problem.source,
@@ -488,11 +507,12 @@ def run_scenario(
     prep_s = time.perf_counter() - t0
     say(f"scenario {scen.name}: data prepared in {prep_s:.1f} s")
     opts = options if options is not None else scen.solver_options(DEFAULT_OPTIONS)
-    result = solve_network(problem, options=opts, log=say)
+    result = solve_network(problem, options=opts, log=say, progress=progress)
     if not result.has_solution:
         raise SolverError(f"{scen.name}: {result.info.describe()} after {result.info.seconds:.1f} s; nothing was written "
                           "(raise the time limit: --time-limit or [solver] time_limit_s)")
-    check = verify_network(problem, result) if result.has_solution else None
+    with progress.step("verify"):
+        check = verify_network(problem, result) if result.has_solution else None
     summary = network_summary(
         problem,
         result,
@@ -512,9 +532,11 @@ def run_scenario(
 
         manifest = run_manifest(scen, result, check, overrides=dict(scen.overrides), command=command,
                                 wall_seconds=time.perf_counter() - t0)
-        target = write_run(target, summary=summary, facilities=tables[0], assignments=tables[1], demand=tables[2],
-                           boundaries=scen.boundaries(), overwrite=overwrite, title=f"{scen.name}: {scen.description}"
-                           if scen.description else scen.name, manifest=manifest)
+        with progress.step("write"):
+            target = write_run(target, summary=summary, facilities=tables[0], assignments=tables[1], demand=tables[2],
+                               boundaries=scen.boundaries(), overwrite=overwrite, title=f"{scen.name}: {scen.description}"
+                               if scen.description else scen.name, manifest=manifest,
+                               lang=lang or (scen.raw.get("scenario") or {}).get("lang") or "en")
     return RunOutcome(scenario=scen, problem=problem, result=result, check=check, summary=summary, out_dir=target, tables=tables)
 
 

@@ -225,7 +225,7 @@ def parse_scenario(raw: Mapping[str, Any], *, path: Path | None = None, base_dir
 
     sc = v.table(raw, "scenario", "") or {}
     v.keys(sc, ["name", "description", "structure", "data_dir", "volume_unit", "circuity", "od_matrix",
-                "single_sourcing", "colocation", "year"], "scenario")
+                "single_sourcing", "colocation", "year", "lang"], "scenario")
     name = v.string(sc, "name", "scenario", default=path.stem if path is not None else "scenario") or "scenario"
     if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
         v.add("scenario.name", f"must use only letters, digits, '-', '_' and '.', got {name!r} (it names the output folder)")
@@ -253,6 +253,7 @@ def parse_scenario(raw: Mapping[str, Any], *, path: Path | None = None, base_dir
     single = v.boolean(sc, "single_sourcing", "scenario", default=True)
     coloc = v.boolean(sc, "colocation", "scenario", default=True)
     year = v.integer(sc, "year", "scenario", minimum=1900) if "year" in sc else None
+    v.string(sc, "lang", "scenario", choices=("en", "zh"))  # language of map, report, CLI summary (read from raw)
 
     ob = v.table(raw, "objective", "") or {}
     v.keys(ob, ["kind", "budget_cny_per_year", "budget_scope"], "objective")
