@@ -330,7 +330,7 @@ _TOOLTIPS = """
   let first = null;  // the first demand point that is served (its tooltip names the facilities)
   map.eachLayer(l => {
     const tip = l.getTooltip && l.getTooltip() ? String(l.getTooltip().getContent()) : '';
-    if (!first && String((l.options || {}).className || '').includes('siting-demand') && tip.split('<br>').length > 3) { first = l; }
+    if (!first && String((l.options || {}).className || '').includes('siting-demand') && tip.split('<br>').length > 6) { first = l; }
   });
   if (first) { first.openTooltip(); }
   const el = document.querySelector('.leaflet-tooltip');
