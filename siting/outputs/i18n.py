@@ -103,7 +103,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report.print": ("Print or save as PDF", "打印或另存为 PDF"),
     "report.facilities_head": ("Hubs and parks", "枢纽与园区"),
     "report.top_tiers": ("Facilities of the upper tiers ({n})", "上层设施（{n}）"),
-    "report.bottom_summary": ("{tier}: {n} per unit", "{tier}：按规划单元汇总（共 {n} 个）"),
+    "report.bottom_summary": ("{tier}: {n}, summarised per unit", "{tier}：共 {n} 个，按规划单元汇总"),
     "report.full_list": ("Full list of {tier} ({n}; also in facilities.csv)", "{tier}完整清单（{n} 个，另见 facilities.csv）"),
     "report.solution": ("Solution", "求解结果"),
     "report.costs": ("Cost by tier and cost type (CNY per year)", "按层级与成本类型的年成本（元）"),

@@ -19,6 +19,7 @@ import base64
 import html
 import io
 import math
+import re
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -183,6 +184,10 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)
 
 
+def _css(name: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", str(name))
+
+
 def _table(df: pd.DataFrame, *, digits: Mapping[str, int] | None = None, index: bool = True, lang: str = DEFAULT_LANG,
            css: str = "") -> str:
     """``df`` as an HTML table; headers translated when the catalogue has ``col.<name>``; text cells never wrap."""
@@ -192,10 +197,10 @@ def _table(df: pd.DataFrame, *, digits: Mapping[str, int] | None = None, index: 
     def label(c: Any) -> str:
         return html.escape(text(lang, f"col.{c}") if f"col.{c}" in MESSAGES else str(c))
 
-    head = (f"<th>{label(df.index.name or '')}</th>" if index else "") + "".join(f"<th>{label(c)}</th>" for c in cols)
+    head = (f"<th>{label(df.index.name or '')}</th>" if index else "") + "".join(f'<th class="c-{_css(c)}">{label(c)}</th>' for c in cols)
     rows = []
     for idx, rec in zip(df.index, df.itertuples(index=False), strict=True):
-        cells = "".join(f'<td class="{"num" if _is_num(v) else "txt"}">{_cell(v, digits.get(str(c), 0), lang)}</td>'
+        cells = "".join(f'<td class="{"num" if _is_num(v) else "txt"} c-{_css(c)}">{_cell(v, digits.get(str(c), 0), lang)}</td>'
                         for c, v in zip(cols, rec, strict=True))
         rows.append("<tr>" + (f'<th class="txt">{html.escape(str(idx))}</th>' if index else "") + cells + "</tr>")
     return f'<div class="scroll"><table class="{css}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
@@ -217,8 +222,8 @@ details{margin:6px 0}summary{cursor:pointer;color:#0b5cad}
 .print{float:right;font:inherit;padding:2px 10px}
 @media print{
  body{margin:0;max-width:none;font-size:10pt;padding:0}.print{display:none}
- .scroll{overflow:visible}table{font-size:8pt;page-break-inside:auto}tr,img{page-break-inside:avoid}
- thead{display:table-header-group}h2,h3{page-break-after:avoid}summary{color:#222}
+ .scroll{overflow:visible}table{font-size:7.5pt;page-break-inside:auto}th,td{padding:1px 4px}tr,img{page-break-inside:avoid}
+ thead{display:table-header-group}.c-lon,.c-lat{display:none}h2,h3{page-break-after:avoid}summary{color:#222}
  details>summary{list-style:none}a{color:inherit;text-decoration:none}
 }
 @page{size:A4;margin:14mm}
@@ -237,6 +242,8 @@ def _facility_frame(facilities: pd.DataFrame, lang: str) -> pd.DataFrame:
         fac["lon"] = [round(float(p.x), 5) for p in facilities.loc[fac.index].geometry]
         fac["lat"] = [round(float(p.y), 5) for p in facilities.loc[fac.index].geometry]
         fac["tier"] = [tier_label(lang, str(t)) for t in fac["tier"]]
+        empty = [c for c in ("capacity", "utilisation", "unit", "region") if c in fac and fac[c].isna().all()]
+        fac = fac.drop(columns=empty)  # e.g. an uncapacitated model: no column of dashes
     return fac.set_index("facility_id") if "facility_id" in fac else fac
 
 

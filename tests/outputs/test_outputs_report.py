@@ -102,7 +102,7 @@ def test_report_layout_hubs_first_large_tier_per_unit(run):
     assert n_parks > FULL_LIST_MAX
     text = render_report(summary=s, facilities=fac, assignments=a, demand=d)
     hubs = text.index("Facilities of the upper tiers (3)")
-    per_unit = text.index(f"park: {n_parks} per unit")
+    per_unit = text.index(f"park: {n_parks}, summarised per unit")
     costs = text.index("Cost by tier and cost type")
     assert hubs < per_unit < costs
     # the full list of parks is collapsible, every id present once in it
@@ -116,7 +116,7 @@ def test_report_layout_hubs_first_large_tier_per_unit(run):
     assert text.count("Cost by tier and cost type") == 1  # no second cost table from summary.json
     assert "@media print" in text and "beforeprint" in text
     assert ".txt{white-space:nowrap}" in text  # names and regions never wrap one character per line
-    assert '<td class="txt">渝北区分拨中心</td>' in text
+    assert '<td class="txt c-name">渝北区分拨中心</td>' in text
 
 
 def test_report_in_chinese(run):
