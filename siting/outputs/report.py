@@ -32,6 +32,7 @@ import pandas as pd
 from siting.outputs.assets import check_offline
 from siting.outputs.i18n import DEFAULT_LANG, MESSAGES, check_lang, text, tier_label
 from siting.outputs.legend import describe_solution, run_title, tier_colour
+from siting.outputs.map_layers import chain_columns
 from siting.outputs.summary import normalise_summary
 
 __all__ = ["COST_TYPES", "DISTANCE_THRESHOLDS_KM", "FULL_LIST_MAX", "cost_table", "coverage_stats", "charts", "render_report", "write_report"]
@@ -258,7 +259,31 @@ def _per_unit(sub: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
-def _facility_sections(facilities: pd.DataFrame, lang: str) -> list[str]:
+def _chain_section(demand: pd.DataFrame, lang: str) -> list[str]:
+    """The serving chain of every demand point (collection point, park, hub, ...), when the pipeline gives it."""
+    chain = chain_columns(demand)
+    if not chain or not len(demand):
+        return []
+    cols = ["name", "unit_name", "weight", *[f"{x}_name" for x in chain], "distance_km", "time_min", "distance_source"]
+    t = pd.DataFrame(demand[[c for c in cols if c in demand.columns]]).copy()
+    t = t.rename(columns={f"{x}_name": tier_label(lang, x) for x in chain})
+    t.index = demand["demand_id"].astype(str) if "demand_id" in demand else t.index
+    t.index.name = "demand_id"
+    t = t.drop(columns=[c for c in ("time_min", "distance_source") if c in t and t[c].isna().all()])
+    return [f"<h2>{html.escape(text(lang, 'report.chain_head'))}</h2>",
+            f"<details><summary>{html.escape(text(lang, 'report.chain', n=len(t)))}</summary>"
+            f"{_table(t, digits={'weight': 0, 'distance_km': 2, 'time_min': 1}, lang=lang)}</details>"]
+
+
+def _unit_names(demand: pd.DataFrame | None) -> dict[str, str]:
+    """unit id -> unit name, from the demand layer's ``unit`` and ``unit_name`` columns (when present)."""
+    if demand is None or not {"unit", "unit_name"} <= set(demand.columns):
+        return {}
+    pairs = demand[["unit", "unit_name"]].dropna().drop_duplicates("unit")
+    return {str(u): str(n) for u, n in zip(pairs["unit"], pairs["unit_name"], strict=True)}
+
+
+def _facility_sections(facilities: pd.DataFrame, lang: str, demand: pd.DataFrame | None = None) -> list[str]:
     """Small tiers in full first (hubs, parks); each large tier per unit, with its full list collapsed."""
     fac = _facility_frame(facilities, lang)
     if not len(fac):
@@ -277,7 +302,12 @@ def _facility_sections(facilities: pd.DataFrame, lang: str) -> list[str]:
         sub = facilities[facilities["tier"] == tier]
         name = tier_label(lang, str(tier))
         parts.append(f"<h2>{html.escape(text(lang, 'report.bottom_summary', tier=name, n=len(sub)))}</h2>")
-        parts.append(_table(_per_unit(sub, lang), digits={text(lang, "report.volume_col"): 0}, lang=lang))
+        per_unit = _per_unit(sub, lang)
+        names = _unit_names(demand)
+        if names:  # the unit's name next to its id
+            per_unit.index = [f"{names[u]} ({u})" if u in names and names[u] != u else u for u in per_unit.index]
+            per_unit.index.name = text(lang, "report.unit_col")
+        parts.append(_table(per_unit, digits={text(lang, "report.volume_col"): 0}, lang=lang))
         full = fac[fac.index.isin(set(sub["facility_id"].astype(str)))]
         parts.append(f"<details><summary>{html.escape(text(lang, 'report.full_list', tier=name, n=len(sub)))}</summary>"
                      f"{_table(full, digits=digits, lang=lang)}</details>")
@@ -342,9 +372,10 @@ def render_report(
         f'<button class="print" onclick="window.print()">{html.escape(text(lang, "report.print"))}</button>',
         f"<h1>{html.escape(name)}</h1>",
         f'<p class="muted">{" · ".join(html.escape(s) for s in describe_solution(summary, lang=lang))}</p>',
-        *_facility_sections(facilities, lang),
+        *_facility_sections(facilities, lang, demand),
         _cost_section(facilities, summary, lang),
         *_coverage_section(summary, demand, lang),
+        *_chain_section(demand, lang),
         _solution_section(summary, lang),
         f"<h2>{html.escape(text(lang, 'report.charts'))}</h2>",
     ]

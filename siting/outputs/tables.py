@@ -10,6 +10,7 @@ summary dict, then calls :func:`write_run`, which writes::
                             and a default QGIS style per layer (``layer_styles``, see :mod:`siting.outputs.qgis`)
       facilities.csv        UTF-8 with BOM (Excel shows Chinese names), lon/lat columns instead of geometry
       assignments.csv       same, with from_lon, from_lat, to_lon, to_lat
+      demand.csv            same, one row per demand point (with the serving chain where the pipeline adds it)
       map.html              self-contained Folium map (works offline), see :mod:`siting.outputs.maps`
       report.html           self-contained report with embedded charts, see :mod:`siting.outputs.report`
       chart_cost.png, chart_distance.png
@@ -451,7 +452,7 @@ def write_gpkg(path: str | os.PathLike[str], frames: RunFrames) -> None:
 
 
 def write_csvs(out_dir: str | os.PathLike[str], frames: RunFrames) -> None:
-    """Write ``facilities.csv`` and ``assignments.csv`` (UTF-8 with BOM, coordinates as lon/lat columns)."""
+    """Write ``facilities.csv``, ``assignments.csv`` and ``demand.csv`` (UTF-8 with BOM, coordinates as lon/lat)."""
     out = Path(out_dir)
     fac = pd.DataFrame(frames.facilities.drop(columns="geometry"))
     fac["lon"] = frames.facilities.geometry.x.round(6)
@@ -463,6 +464,10 @@ def write_csvs(out_dir: str | os.PathLike[str], frames: RunFrames) -> None:
         asg[f"{end}_lon"] = [round(float(c[j, 0]), 6) for c in coords]
         asg[f"{end}_lat"] = [round(float(c[j, 1]), 6) for c in coords]
     asg.to_csv(out / "assignments.csv", index=False, encoding="utf-8-sig")
+    dem = pd.DataFrame(frames.demand.drop(columns="geometry"))  # with the serving chain when the pipeline adds it
+    dem["lon"] = frames.demand.geometry.x.round(6)
+    dem["lat"] = frames.demand.geometry.y.round(6)
+    dem.to_csv(out / "demand.csv", index=False, encoding="utf-8-sig")
 
 
 def write_run(

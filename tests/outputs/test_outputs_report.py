@@ -127,3 +127,18 @@ def test_report_in_chinese(run):
         assert word in text, word
     for english in ("Coverage", "Charts", "Facilities of the upper tiers"):
         assert english not in text
+
+
+def test_report_lists_the_serving_chain_when_the_pipeline_gives_it(run):
+    s, f, a, d, _ = run
+    names = dict(zip(f["facility_id"], f["name"], strict=True))
+    hub_of = dict(zip(a.loc[a["tier"] == "hub", "from_id"], a.loc[a["tier"] == "hub", "to_id"], strict=True))
+    chained = d.assign(park_id=d["assigned_to"], park_name=d["assigned_to"].map(names),
+                       hub_id=d["assigned_to"].map(hub_of), hub_name=d["assigned_to"].map(hub_of).map(names),
+                       unit_name="某单元", time_min=d["distance_km"] * 2)
+    text = render_report(summary=s, facilities=f, assignments=a, demand=chained, pngs={})
+    assert f"Demand points and the facilities serving them ({len(d)}; also in demand.csv)" in text
+    assert "<th>park</th>" in text.replace(' class="c-park"', "") and "分拨中心" in text
+    assert "time (min)" in text
+    plain = render_report(summary=s, facilities=f, assignments=a, demand=d, pngs={})
+    assert "Who serves whom" not in plain  # no chain columns: no section

@@ -46,6 +46,7 @@ def test_files_written(written):
             "solution.gpkg",
             "facilities.csv",
             "assignments.csv",
+            "demand.csv",
             "map.html",
             "report.html",
             "chart_cost.png",
