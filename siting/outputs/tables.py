@@ -470,6 +470,24 @@ def write_csvs(out_dir: str | os.PathLike[str], frames: RunFrames) -> None:
     dem.to_csv(out / "demand.csv", index=False, encoding="utf-8-sig")
 
 
+def _map_options(summary: Mapping[str, Any], map_options: Mapping[str, Any] | None, lang: str) -> dict[str, Any]:
+    """The keyword options of ``make_map``: language, Tianditu key (``TIANDITU_KEY``), coverage radii by default."""
+    from siting.outputs.i18n import check_lang  # noqa: PLC0415
+    from siting.outputs.maps import MAP_OPTIONS, TIANDITU_ENV  # noqa: PLC0415
+
+    options = {"lang": check_lang(lang), "tianditu_key": os.environ.get(TIANDITU_ENV) or None, **dict(map_options or {})}
+    unknown = sorted(set(options) - MAP_OPTIONS)
+    if unknown:
+        raise TypeError(f"map_options: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(MAP_OPTIONS))}")
+    if "coverage_km" not in options:  # default: the radii the model used, from summary["coverage"]["radius_km"]
+        radius = (summary.get("coverage") or {}).get("radius_km")
+        if isinstance(radius, dict):
+            radius = {str(k): float(v) for k, v in radius.items() if isinstance(v, int | float) and v > 0} or None
+        if isinstance(radius, int | float | dict) and not isinstance(radius, bool):
+            options["coverage_km"] = radius
+    return options
+
+
 def write_run(
     out_dir: str | os.PathLike[str],
     *,
@@ -527,26 +545,13 @@ def write_run(
         The frames or summary break the contract (a bug in the caller).
     """
     from siting.outputs import report  # noqa: PLC0415 - report and maps import this module
-    from siting.outputs.maps import MAP_OPTIONS, make_map, save_map  # noqa: PLC0415
+    from siting.outputs.maps import make_map, save_map  # noqa: PLC0415
 
     writer = atomic_dir(out_dir, overwrite=overwrite)  # checks the destination first
     frames = validate_frames(facilities, assignments, demand)
     clean_summary = validate_summary(summary, frames)
     text = summary_to_json(clean_summary)
-    from siting.outputs.i18n import check_lang  # noqa: PLC0415
-    from siting.outputs.maps import TIANDITU_ENV  # noqa: PLC0415
-
-    lang = check_lang(lang)
-    options = {"lang": lang, "tianditu_key": os.environ.get(TIANDITU_ENV) or None, **dict(map_options or {})}
-    unknown = sorted(set(options) - MAP_OPTIONS)
-    if unknown:
-        raise TypeError(f"map_options: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(MAP_OPTIONS))}")
-    if "coverage_km" not in options:  # default: the radii the model used, from summary["coverage"]["radius_km"]
-        radius = (clean_summary.get("coverage") or {}).get("radius_km")
-        if isinstance(radius, dict):
-            radius = {str(k): float(v) for k, v in radius.items() if isinstance(v, int | float) and v > 0} or None
-        if isinstance(radius, int | float | dict) and not isinstance(radius, bool):
-            options["coverage_km"] = radius
+    options = _map_options(clean_summary, map_options, lang)
     with writer as tmp:
         (tmp / "summary.json").write_text(text, encoding="utf-8")
         write_gpkg(tmp / "solution.gpkg", frames)

@@ -389,9 +389,23 @@ def result_tables(
         geometry=gpd.points_from_xy(dx, dy),
         crs="EPSG:4326",
     )
+    summary = locate_summary(problem, result, opened=o, covered=covered, volume=vol, distance_km=dist,
+                             transport_cny=cost if plant else None, verdict=verdict)
+    return summary, facilities, assignments, demand
+
+
+def locate_summary(problem: Problem, result: Result, *, opened: np.ndarray, covered: np.ndarray, volume: np.ndarray,
+                   distance_km: np.ndarray, transport_cny: np.ndarray | None, verdict: Any = None) -> dict[str, Any]:
+    """The summary of a single-level run, in the one schema of :mod:`siting.outputs.summary`.
+
+    ``opened``: indices of the open candidates; ``covered``: per demand point; ``volume``/``distance_km``: per used
+    pair; ``transport_cny``: per used pair for the cost models (``None`` otherwise).
+    """
     from siting.outputs.summary import SUMMARY_VERSION, cost_block, coverage_block
 
     info = result.info
+    o, vol, dist, w, cid = opened, volume, distance_km, problem.weight, problem.candidate_ids
+    n, m = problem.n_demand, problem.n_candidates
     summary: dict[str, Any] = {
         "summary_version": SUMMARY_VERSION,
         "model": result.model,
@@ -425,11 +439,11 @@ def result_tables(
         },
         "solver_options": info.options,
     }
-    if plant:
+    if transport_cny is not None:
         summary["cost_cny"] = cost_block({"facility": {"fixed": float(problem.fixed_cost_cny[o].sum()),
-                                                       "transport": float(np.nansum(cost))}})
+                                                       "transport": float(np.nansum(transport_cny))}})
     if verdict is not None:
         summary["verification"] = {"ok": bool(verdict.ok), "checks": list(verdict.checks),
                                    "problems": list(verdict.problems), "objective": verdict.objective}
         summary["verified"] = bool(verdict.ok)
-    return summary, facilities, assignments, demand
+    return summary
