@@ -26,7 +26,7 @@ zoom levels of a province-wide map); boundary and line coordinates are rounded t
 and 1 m), points keep 6. The GeoPackage keeps the exact geometries. Shared geometry is written once (the
 three boundary layers use one GeoJSON), and facility popups are built in the browser from compact cells.
 Measured: the synthetic Chongqing run (38 districts, 988 demand points, 1,024 flow lines, 41 facilities) gives
-a map of about 0.8 MB; the real ``models/chongqing-express.toml`` run (1,031 demand points, 1,702 flow lines,
+a map of about 0.8 MB; the real ``models/chongqing-express.toml`` run (1,031 demand points, 1,699 flow lines,
 671 facilities) 1.45 MB, of which about 150 kB is Leaflet itself and about 0.1 MB the names in the flow
 tooltips. The offline reference of a map without boundaries adds the packaged districts (about 0.2 MB) or one
 hull polygon (under 1 kB); the graticule a few kB.
