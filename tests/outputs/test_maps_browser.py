@@ -327,11 +327,14 @@ _TOOLTIPS = """
     if (l instanceof L.TileLayer) { out.tiles += 1; }
   });
   // hover the first demand point: its tooltip opens in the page
-  let first = null;  // the first demand point that is served (its tooltip names the facilities)
+  let first = null, any = null;  // the first demand point with its serving chain (else any demand point)
   map.eachLayer(l => {
     const tip = l.getTooltip && l.getTooltip() ? String(l.getTooltip().getContent()) : '';
-    if (!first && String((l.options || {}).className || '').includes('siting-demand') && tip.split('<br>').length > 6) { first = l; }
+    if (!String((l.options || {}).className || '').includes('siting-demand')) { return; }
+    if (!any) { any = l; }
+    if (!first && tip.split('<br>').length > 6) { first = l; }
   });
+  first = first || any;
   if (first) { first.openTooltip(); }
   const el = document.querySelector('.leaflet-tooltip');
   out.open = el ? el.textContent : null;
