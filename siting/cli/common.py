@@ -15,9 +15,11 @@ from rich.console import Console
 
 from siting.core.errors import DefectCollector, InputError
 
-__all__ = ["console_err", "stdout", "check_solver_flags", "report_input_error", "defect_list_path"]
+__all__ = ["console_err", "console_err_rich", "stdout", "check_solver_flags", "report_input_error",
+           "defect_list_path"]
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+console_err_rich = _stderr  #: the standard-error console (progress spinners draw on it)
 stdout = Console(highlight=False, soft_wrap=True)
 
 

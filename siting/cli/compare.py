@@ -38,8 +38,8 @@ def _fmt(metric: str, value: object) -> str:
     "out_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Directory for compare.json, compare.csv and the differences map compare.html "
-    "[default: out/compare-<UTC timestamp>].",
+    help="Directory for compare.json, compare.csv, compare_parameters.csv and the differences map compare.html "
+    "[default: compare-<first run>-<UTC timestamp>, next to the first RUN_DIR].",
 )
 @click.option("--overwrite", is_flag=True, help="Replace --out if it holds an earlier comparison or run.")
 @click.option(
@@ -53,13 +53,24 @@ def compare(run_dirs: tuple[Path, ...], out_dir: Path | None, overwrite: bool, b
     """Compare finished runs: objective, cost by tier and type, counts, coverage, gap and status side by side.
 
     Each RUN_DIR is the output directory of `siting run` or `siting locate` (summary.json + solution.gpkg).
-    Also writes a map of the sites opened in one run and not another.
+    Also lists the parameters that differ (the --set values, scenario keys, model parameters, solver options
+    and input files, from each run's manifest.json) and writes a map of the sites opened in one run and not
+    another.
     """
-    from siting.outputs.compare import compare_table, load_runs, site_differences, write_compare  # noqa: PLC0415
+    from siting.outputs.compare import (  # noqa: PLC0415
+        compare_table,
+        default_out_dir,
+        load_runs,
+        parameter_differences,
+        site_differences,
+        write_compare,
+    )
     from siting.outputs.tables import prepare_out_dir  # noqa: PLC0415
 
-    if out_dir is None:
-        out_dir = Path("out") / f"compare-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+    if out_dir is None and run_dirs:
+        out_dir = default_out_dir(run_dirs, stamp=datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
+    elif out_dir is None:
+        out_dir = Path(f"compare-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}")
     prepare_out_dir(out_dir, overwrite=overwrite)  # refuse a bad --out before reading anything
     poly = None
     if boundaries is not None:
@@ -80,11 +91,23 @@ def compare(run_dirs: tuple[Path, ...], out_dir: Path | None, overwrite: bool, b
     for metric, row in table.iterrows():
         view.add_row(str(metric), *[_fmt(str(metric), v) for v in row.tolist()])
     stdout.print(view)
+    params = parameter_differences(runs)
+    if len(params):
+        pview = Table(title="parameters that differ", show_lines=False, header_style="bold")
+        pview.add_column("parameter")
+        for label in params.columns:
+            pview.add_column(str(label), justify="right")
+        for key, row in params.iterrows():
+            pview.add_row(str(key), *["—" if v is None else str(v) for v in row.tolist()])
+        stdout.print(pview)
+    else:
+        stdout.print("parameters: the same in every run (as recorded in manifest.json)", markup=False)
     for r in runs:
         only = diff["only_in"][r.label]
         if only:
             shown = ", ".join(only[:10]) + (f", … ({len(only)} in all)" if len(only) > 10 else "")
             stdout.print(f"only in {r.label}: {shown}", markup=False)
     written = write_compare(runs, out_dir, boundaries=poly, overwrite=overwrite)
-    stdout.print(f"wrote {written / 'compare.html'} (map of differences), compare.csv, compare.json", markup=False)
+    stdout.print(f"wrote {written / 'compare.html'} (map of differences), compare.csv, compare_parameters.csv, "
+                 "compare.json", markup=False)
     return 0

@@ -11,7 +11,7 @@ import click
 
 from siting.core.errors import DataError, DefectCollector, ScenarioError, SolverError
 from siting.model import MODELS
-from siting.cli.common import check_solver_flags, console_err, stdout
+from siting.cli.common import check_solver_flags, console_err, console_err_rich, stdout
 
 __all__ = ["locate"]
 
@@ -78,6 +78,7 @@ Exit codes: 0 ok, 1 the solution failed verification, 2 bad input or infeasible,
 @click.option("--verbose", is_flag=True, help="Show the HiGHS log.")
 @click.option("--max-memory-mb", type=float, default=None,
               help="Refuse a model estimated to need more memory than this (default: 80% of the available memory).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", help="Language of the map, report and these lines.")
 def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_km: float | None,
            weight_col: str | None, lon_col: str | None, lat_col: str | None, crs: str | None, allow_far: bool,
            id_col: str | None, name_col: str | None, fixed_col: str | None,
@@ -85,7 +86,7 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
            max_distance_km: float | None, budget_cny: float | None, decay: str | None,
            objective: str | None, cost_per_unit_km: float | None, circuity: float | None,
            time_limit: float | None, gap: float | None, threads: int | None, out_dir: str | None,
-           overwrite: bool, verbose: bool, max_memory_mb: float | None) -> int:
+           overwrite: bool, verbose: bool, max_memory_mb: float | None, lang: str) -> int:
     """Place facilities on your own data with one single-level MODEL, solved exactly by HiGHS."""
     from siting.pipeline.locate import locate as run_locate
     from siting.pipeline.locate import model_params, result_tables
@@ -94,7 +95,9 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
     from siting.outputs import prepare_out_dir, write_run
     from siting.core.options import SolverOptions
     from siting.single.verify import verify
+    from siting.outputs.terminal import locate_result_lines, progress_for
 
+    progress = progress_for(console_err_rich, lang=lang, solver_log=verbose)
     started = time.perf_counter()
     model = model.lower()
     spec = MODELS[model]
@@ -123,19 +126,21 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
         out = prepare_out_dir(out_dir if out_dir is not None else Path("maps") / f"locate-{model}",
                               overwrite=overwrite)
 
-    problem, dem, cand = problem_from_files(
-        demand_file, cand_file, id_col=id_col, weight_col=weight_col, name_col=name_col, fixed_col=fixed_col,
-        cap_col=cap_col, req_col=req_col, forb_col=forb_col, od_matrix=od_file, max_distance_km=max_distance_km,
-        circuity=circuity, found=found,  # option and file problems are reported together
-        error=ScenarioError if options_bad else DataError, **reading,
-    )
+    with progress.step("load"):
+        problem, dem, cand = problem_from_files(
+            demand_file, cand_file, id_col=id_col, weight_col=weight_col, name_col=name_col, fixed_col=fixed_col,
+            cap_col=cap_col, req_col=req_col, forb_col=forb_col, od_matrix=od_file, max_distance_km=max_distance_km,
+            circuity=circuity, found=found,  # option and file problems are reported together
+            error=ScenarioError if options_bad else DataError, **reading,
+        )
     options = SolverOptions(time_limit_s=time_limit, mip_rel_gap=gap if gap is not None else 1e-6,
                             threads=threads, verbose=verbose)
-    result = run_locate(problem, model, options=options, check=False,
+    result = run_locate(problem, model, options=options, check=False, progress=progress,
                         max_memory_bytes=None if max_memory_mb is None else int(max_memory_mb * 2**20), **params)
     if not result.info.has_solution:
         raise SolverError(f"{model}: {result.info.describe()}; nothing was written")
-    verdict = verify(problem, result)
+    with progress.step("verify"):
+        verdict = verify(problem, result)
     summary, facilities, assignments, demand = result_tables(problem, result, dem, cand, verdict=verdict)
     manifest = build_manifest(
         kind="locate",
@@ -148,23 +153,19 @@ def locate(model: str, demand_file: str, cand_file: str, p: int | None, radius_k
         info=result.info, verdict=verdict, command=(click.get_current_context().find_root().obj or {}).get("argv"),
         wall_seconds=time.perf_counter() - started,
     )
-    written = write_run(out, summary=summary, facilities=facilities, assignments=assignments, demand=demand,
-                        title=f"siting locate {model}", overwrite=overwrite,
-                        map_options={"coverage_km": radius_km} if radius_km else None, manifest=manifest)
-    ids = summary["facility_ids"]
-    shown = ", ".join(ids[:10]) + (f", ... ({len(ids)} in all)" if len(ids) > 10 else "")
-    stdout.print(
-        f"{model}: {result.info.describe()}, objective {result.objective:.10g}, bound {result.info.bound:.10g}, "
-        f"{len(ids)} facilities ({shown}), {result.info.seconds:.2f} s",
-        markup=False,
-    )
+    with progress.step("write"):
+        written = write_run(out, summary=summary, facilities=facilities, assignments=assignments, demand=demand,
+                            title=f"siting locate {model}", overwrite=overwrite, lang=lang,
+                            map_options={"coverage_km": radius_km} if radius_km else None, manifest=manifest)
+    lines = locate_result_lines(summary, model=model, status_text=result.info.describe(), objective=result.objective,
+                                bound=result.info.bound, seconds=result.info.seconds,
+                                checks=list(verdict.checks) if verdict.ok else None, out_dir=written, lang=lang)
+    stdout.print(lines[0], markup=False)
     if not verdict.ok:
         for line in verdict.problems:
             console_err(f"verification failed: {line}")
-        stdout.print(f"wrote {written} (solution FAILED verification)", markup=False)
-        return 1
-    stdout.print(f"verified ({len(verdict.checks)} checks); wrote {written}", markup=False)
-    return 0
+    stdout.print(lines[1], markup=False)
+    return 0 if verdict.ok else 1
 
 
 def _reading(found: DefectCollector, *, lon_col: str | None, lat_col: str | None, crs: str | None,

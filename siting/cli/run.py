@@ -7,7 +7,7 @@ from dataclasses import replace
 import click
 
 from siting.core.errors import DefectCollector, ScenarioError
-from siting.cli.common import check_solver_flags, console_err, stdout
+from siting.cli.common import check_solver_flags, console_err, console_err_rich, stdout
 from siting.geo.shipped import find_scenario
 
 __all__ = ["run"]
@@ -42,8 +42,10 @@ Exit codes: 0 ok, 1 the solution failed verification, 2 bad input or infeasible,
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (no HiGHS log).")
 @click.option("--max-memory-mb", type=float, default=None,
               help="Refuse a model whose estimated memory exceeds this (default: 80% of the memory available).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+              help="Language of the map, report and these lines (default: [scenario] lang, else en).")
 def run(scenario: str, out_dir: str | None, time_limit: float | None, gap: float | None, threads: int | None,
-        sets: tuple[str, ...], overwrite: bool, quiet: bool, max_memory_mb: float | None) -> int:
+        sets: tuple[str, ...], overwrite: bool, quiet: bool, max_memory_mb: float | None, lang: str | None) -> int:
     """Solve the multi-tier facility-location SCENARIO (a TOML file, or the name of a shipped scenario such as
     chongqing-express) and write its outputs."""
     from siting.pipeline.run import DEFAULT_OPTIONS, run_scenario
@@ -70,31 +72,20 @@ def run(scenario: str, out_dir: str | None, time_limit: float | None, gap: float
     if threads is not None:
         changes["threads"] = threads
     options = replace(options, **changes)
+    from siting.outputs.terminal import progress_for, run_result_lines
+
     log = None if quiet else (lambda line: console_err(line))
     argv = (click.get_current_context().find_root().obj or {}).get("argv")
+    lang = lang or (scen.raw.get("scenario") or {}).get("lang") or "en"
+    progress = progress_for(console_err_rich, quiet=quiet, lang=lang, solver_log=options.verbose)
     outcome = run_scenario(scen, out_dir=out_dir, options=options, overwrite=overwrite, log=log, command=argv,
-                           max_memory_bytes=None if max_memory_mb is None else int(max_memory_mb * 2**20))
-    s = outcome.summary
-    if True:  # the result lines are the command's output, also with --quiet
-        cert = f" (bound {s['bound']:,.0f}, gap {100 * s['gap']:.3g}%)" if s.get("gap") is not None else ""
-        if s.get("objective_kind") == "coverage":
-            head = (f"covered {s['objective']:,.0f} {s['weight_unit']}{cert}; "
-                    f"total {s['cost_cny'].get('total', float('nan')):,.0f} CNY/yr")
-        else:
-            head = f"total {s['cost_cny'].get('total', float('nan')):,.0f} CNY/yr{cert}"
-        stdout.print(f"[bold]{scen.name}[/bold]: {s.get('status_text', s['status'])}; {head}", markup=True)
-        counts = ", ".join(f"{k} {v}" for k, v in s["counts_by_tier"].items())
-        stdout.print(f"open: {counts}; solved in {s['seconds']:.1f} s", markup=False)
-        for tier, c in s["cost_cny"].items():
-            if tier in ("total", "by_type"):
-                continue
-            stdout.print(f"  {tier:<12} fixed {c['fixed']:>16,.0f}  handling {c['handling']:>16,.0f}  "
-                         f"transport {c['transport']:>16,.0f}  CNY/yr", markup=False)
-        cov = s.get("coverage", {})
-        if cov:
-            stdout.print(f"demand served: {100 * cov['share_served']:.2f}% of {cov['demand_total']:,.0f} {s['weight_unit']}; "
-                         f"mean distance {cov['mean_distance_km'] or 0:.2f} km", markup=False)
-        stdout.print(f"verified: {'yes' if outcome.ok else 'NO'}; outputs in {outcome.out_dir}", markup=False)
+                           max_memory_bytes=None if max_memory_mb is None else int(max_memory_mb * 2**20),
+                           progress=progress, lang=lang)
+    # the result lines are the command's output, also with --quiet
+    lines = run_result_lines(outcome.summary, name=scen.name, ok=outcome.ok, out_dir=outcome.out_dir, lang=lang)
+    stdout.print(lines[0], markup=True)
+    for line in lines[1:]:
+        stdout.print(line, markup=False)
     if not outcome.ok:
         for v in (outcome.check.violations if outcome.check else ["no solution"]):
             console_err(f"verification failed: {v}")

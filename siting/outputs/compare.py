@@ -4,8 +4,11 @@ Each run directory is read back from what :func:`siting.outputs.write_run` wrote
 ``facilities`` and ``demand`` layers of ``solution.gpkg``), so runs of different models, scenarios or code
 versions can be compared. A site is identified by its ``facility_id``.
 
-:func:`write_compare` writes, atomically, ``compare.json`` (the table and the site differences),
-``compare.csv`` (the table, UTF-8 with BOM) and ``compare.html`` (the differences map, offline-safe).
+:func:`write_compare` writes, atomically, ``compare.json`` (the table, the parameters that differ and the site
+differences), ``compare.csv`` (the table, UTF-8 with BOM), ``compare_parameters.csv`` (the parameters that
+differ: ``--set`` values, scenario keys, model parameters, solver options, input files; read from each run's
+``manifest.json``) and ``compare.html`` (the differences map, offline-safe). By default it writes next to the
+first run (:func:`default_out_dir`).
 """
 
 from __future__ import annotations
@@ -26,11 +29,15 @@ import pandas as pd
 import pyogrio
 
 from siting.core.errors import DataError, DefectCollector
-from siting.outputs.maps import GeoJsonLayer, legend_html, point_feature, swatch_circle, html_text, title_html, add_boundaries, base_map, raw_element, save_map
+from siting.outputs.legend import html_text, legend_html, swatch_circle, title_html
+from siting.outputs.map_layers import GeoJsonLayer, add_boundaries, point_feature, raw_element
+from siting.outputs.maps import base_map, save_map
 from siting.outputs.report import COST_TYPES, coverage_stats
+from siting.outputs.summary import normalise_summary
 from siting.outputs.tables import atomic_dir, summary_to_json
 
-__all__ = ["RUN_COLOURS", "RunData", "load_runs", "compare_table", "site_differences", "make_diff_map", "write_compare"]
+__all__ = ["RUN_COLOURS", "RunData", "load_runs", "compare_table", "site_differences", "make_diff_map", "write_compare",
+           "run_parameters", "parameter_differences", "default_out_dir"]
 
 #: one colour per run in the differences map (Okabe-Ito); sites open in every run are grey
 RUN_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000")
@@ -49,6 +56,7 @@ class RunData:
     summary: dict[str, Any]
     facilities: gpd.GeoDataFrame
     demand: gpd.GeoDataFrame
+    manifest: dict[str, Any] | None = None
 
 
 def _read_run(path: Path, found: DefectCollector) -> tuple[dict[str, Any], gpd.GeoDataFrame, gpd.GeoDataFrame] | None:
@@ -134,8 +142,70 @@ def load_runs(run_dirs: Sequence[str | os.PathLike[str]], *, labels: Sequence[st
         names = [p.name or str(p) for p in paths]
         labels = [n if names.count(n) == 1 else f"{n} ({i + 1})" for i, n in enumerate(names)]
     return [
-        RunData(str(lab), p, r[0], r[1], r[2]) for lab, p, r in zip(labels, paths, read, strict=True) if r is not None
+        RunData(str(lab), p, normalise_summary(r[0]), r[1], r[2], _read_manifest(p))
+        for lab, p, r in zip(labels, paths, read, strict=True) if r is not None
     ]
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    """The run's ``manifest.json`` (its parameters), or ``None`` for runs written without one."""
+    try:
+        data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, Mapping) and value:
+        for k, v in value.items():
+            _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = value
+
+
+def run_parameters(run: RunData) -> dict[str, Any]:
+    """The parameters of one run as dotted keys: the scenario as resolved (``--set`` applied), the ``--set``
+    values themselves (``--set <key>``), the model parameters of ``siting locate``, the solver options and
+    the SHA-256 of each input file (``input <path>``), from ``manifest.json`` and ``summary.json``."""
+    out: dict[str, Any] = {}
+    man = run.manifest or {}
+    params = dict(man.get("parameters") or {})
+    overrides = params.pop("overrides", None) or run.summary.get("overrides") or {}
+    resolved = params.pop("resolved", None)
+    for k in ("scenario_file", "base_dir"):
+        params.pop(k, None)
+    _flat("", resolved if isinstance(resolved, Mapping) else {}, out)
+    _flat("", params, out)
+    if not man and isinstance(run.summary.get("params"), Mapping):
+        _flat("", run.summary["params"], out)
+    for k, v in overrides.items():
+        out[f"--set {k}"] = v
+    _flat("solver", {k: v for k, v in (run.summary.get("solver_options") or {}).items() if k != "verbose"}, out)
+    for item in man.get("inputs") or []:
+        if isinstance(item, Mapping) and item.get("path"):
+            out[f"input {Path(str(item['path'])).name} (sha256)"] = str(item.get("sha256") or "")[:12]
+    return out
+
+
+def parameter_differences(runs: Sequence[RunData]) -> pd.DataFrame:
+    """The parameters (rows) whose values differ between the runs (columns); ``None`` where a run has none."""
+    per_run = [run_parameters(r) for r in runs]
+    keys: list[str] = []
+    for p in per_run:
+        keys.extend(k for k in p if k not in keys)
+    rows = {}
+    for k in keys:
+        values = [p.get(k) for p in per_run]
+        if len({json.dumps(v, sort_keys=True, default=str) for v in values}) > 1:
+            rows[k] = values
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=[r.label for r in runs], dtype=object) if rows else \
+        pd.DataFrame(columns=[r.label for r in runs])
+    # the --set values first, then the scenario, then solver and inputs
+    order = sorted(table.index, key=lambda k: (not k.startswith("--set"), k.startswith(("solver.", "input ")), keys.index(k)))
+    table = table.loc[order]
+    table.index.name = "parameter"
+    return table
 
 
 def _f(x: Any) -> float:
@@ -302,9 +372,12 @@ def write_compare(
     runs = list(run_dirs) if run_dirs and all(isinstance(r, RunData) for r in run_dirs) else load_runs(run_dirs, labels=labels)  # type: ignore[arg-type]
     table = compare_table(runs)
     diff = site_differences(runs)
+    params = parameter_differences(runs)
     payload = {
         "runs": [{"label": r.label, "path": str(r.path)} for r in runs],
         "table": _json_table(table),
+        "parameters_differ": {str(k): {r.label: v for r, v in zip(runs, row, strict=True)} for k, row in
+                              zip(params.index, params.itertuples(index=False), strict=True)},
         "sites_total": diff["sites_total"],
         "in_all": diff["in_all"],
         "only_in": diff["only_in"],
@@ -314,8 +387,15 @@ def write_compare(
     with writer as tmp:
         (tmp / "compare.json").write_text(summary_to_json(payload), encoding="utf-8")
         table.to_csv(tmp / "compare.csv", encoding="utf-8-sig")
+        params.to_csv(tmp / "compare_parameters.csv", encoding="utf-8-sig")
         save_map(m, tmp / "compare.html")
     return writer.out
+
+
+def default_out_dir(run_dirs: Sequence[str | os.PathLike[str]], *, stamp: str) -> Path:
+    """Where ``siting compare`` writes without ``--out``: ``compare-<first>-<stamp>`` next to the first run."""
+    first = Path(run_dirs[0]).expanduser().absolute()
+    return first.parent / f"compare-{first.name}-{stamp}"
 
 
 def describe(runs: Sequence[RunData]) -> Mapping[str, Any]:  # pragma: no cover - convenience for notebooks

@@ -4,10 +4,13 @@ A pipeline (``siting locate``, ``siting run``) turns its result into three GeoDa
 summary dict, then calls :func:`write_run`, which writes::
 
     out_dir/
-      summary.json          the summary, UTF-8, NaN written as null
-      solution.gpkg         layers facilities, assignments, demand (EPSG:4326; TEXT, REAL, MEDIUMINT, BOOLEAN)
+      summary.json          the summary, UTF-8, NaN written as null; one schema for every run, documented in
+                            :mod:`siting.outputs.summary` (checked by :func:`validate_summary`)
+      solution.gpkg         layers facilities, assignments, demand (EPSG:4326; TEXT, REAL, MEDIUMINT, BOOLEAN),
+                            and a default QGIS style per layer (``layer_styles``, see :mod:`siting.outputs.qgis`)
       facilities.csv        UTF-8 with BOM (Excel shows Chinese names), lon/lat columns instead of geometry
       assignments.csv       same, with from_lon, from_lat, to_lon, to_lat
+      demand.csv            same, one row per demand point (with the serving chain where the pipeline adds it)
       map.html              self-contained Folium map (works offline), see :mod:`siting.outputs.maps`
       report.html           self-contained report with embedded charts, see :mod:`siting.outputs.report`
       chart_cost.png, chart_distance.png
@@ -40,6 +43,7 @@ import pandas as pd
 import pyogrio
 
 from siting.core.errors import OutputError
+from siting.outputs.summary import COVERAGE_KEYS, SUMMARY_KEYS, SUMMARY_VERSION
 
 __all__ = [
     "FACILITY_COLUMNS",
@@ -57,6 +61,7 @@ __all__ = [
     "write_csvs",
     "write_run",
     "live_temp_dirs",
+    "current_umask",
 ]
 
 # column -> kind: "str" (never null), "str?" (str or None), "float" (float64, NaN allowed), "int" (int32), "bool"
@@ -95,20 +100,6 @@ _GEOMETRY = {"facilities": "Point", "assignments": "LineString", "demand": "Poin
 _COLUMNS = {"facilities": FACILITY_COLUMNS, "assignments": ASSIGNMENT_COLUMNS, "demand": DEMAND_COLUMNS}
 _ID = {"facilities": "facility_id", "demand": "demand_id"}
 
-#: keys every summary must have (plus ``model`` or ``scenario``)
-SUMMARY_KEYS = (
-    "status",
-    "termination",
-    "objective",
-    "bound",
-    "gap",
-    "build_seconds",
-    "solve_seconds",
-    "seconds",
-    "facility_ids",
-    "counts_by_tier",
-    "coverage",
-)
 #: a non-empty directory is only replaced with ``overwrite=True`` when it holds one of these (our outputs)
 OUTPUT_MARKERS = ("summary.json", "compare.json")
 
@@ -284,6 +275,10 @@ def validate_summary(summary: Mapping[str, Any], frames: RunFrames | None = None
         problems.append("summary.facility_ids: expected a list")
     if "counts_by_tier" in out and not isinstance(out["counts_by_tier"], dict):
         problems.append("summary.counts_by_tier: expected a dict tier -> count")
+    if (out.get("summary_version") or 0) >= SUMMARY_VERSION and isinstance(out.get("coverage"), dict) and out["coverage"]:
+        gone = [k for k in COVERAGE_KEYS if k not in out["coverage"]]
+        if gone:
+            problems.append(f"summary.coverage: missing key(s) {', '.join(gone)} (see siting.outputs.summary)")
     if frames is not None and not problems:
         fac_ids = sorted(map(str, frames.facilities["facility_id"]))
         if sorted(map(str, out["facility_ids"])) != fac_ids:
@@ -359,6 +354,13 @@ def prepare_out_dir(out_dir: str | os.PathLike[str], *, overwrite: bool = False)
     return out
 
 
+def current_umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 _LIVE_TMP: set[Path] = set()  # temporary directories being written now (removed on a hard exit, see siting.cli)
 
 
@@ -389,7 +391,7 @@ class atomic_dir:  # noqa: N801 - used as a context manager, reads like a functi
         try:
             self.out.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
-            self.tmp.chmod(0o755)
+            self.tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700: give it the mode a mkdir would
             _LIVE_TMP.add(self.tmp)
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot create a temporary directory next to it ({exc})") from exc
@@ -443,10 +445,14 @@ def write_gpkg(path: str | os.PathLike[str], frames: RunFrames) -> None:
             promote_to_multi=False,
             encoding="UTF-8",
         )
+    from siting.outputs.qgis import write_layer_styles  # noqa: PLC0415 - the styles need the layers first
+
+    write_layer_styles(path, frames)
+    os.chmod(path, 0o666 & ~current_umask())  # SQLite creates 0644 whatever the umask (e.g. 002 on a shared server)
 
 
 def write_csvs(out_dir: str | os.PathLike[str], frames: RunFrames) -> None:
-    """Write ``facilities.csv`` and ``assignments.csv`` (UTF-8 with BOM, coordinates as lon/lat columns)."""
+    """Write ``facilities.csv``, ``assignments.csv`` and ``demand.csv`` (UTF-8 with BOM, coordinates as lon/lat)."""
     out = Path(out_dir)
     fac = pd.DataFrame(frames.facilities.drop(columns="geometry"))
     fac["lon"] = frames.facilities.geometry.x.round(6)
@@ -458,6 +464,28 @@ def write_csvs(out_dir: str | os.PathLike[str], frames: RunFrames) -> None:
         asg[f"{end}_lon"] = [round(float(c[j, 0]), 6) for c in coords]
         asg[f"{end}_lat"] = [round(float(c[j, 1]), 6) for c in coords]
     asg.to_csv(out / "assignments.csv", index=False, encoding="utf-8-sig")
+    dem = pd.DataFrame(frames.demand.drop(columns="geometry"))  # with the serving chain when the pipeline adds it
+    dem["lon"] = frames.demand.geometry.x.round(6)
+    dem["lat"] = frames.demand.geometry.y.round(6)
+    dem.to_csv(out / "demand.csv", index=False, encoding="utf-8-sig")
+
+
+def _map_options(summary: Mapping[str, Any], map_options: Mapping[str, Any] | None, lang: str) -> dict[str, Any]:
+    """The keyword options of ``make_map``: language, Tianditu key (``TIANDITU_KEY``), coverage radii by default."""
+    from siting.outputs.i18n import check_lang  # noqa: PLC0415
+    from siting.outputs.maps import MAP_OPTIONS, TIANDITU_ENV  # noqa: PLC0415
+
+    options = {"lang": check_lang(lang), "tianditu_key": os.environ.get(TIANDITU_ENV) or None, **dict(map_options or {})}
+    unknown = sorted(set(options) - MAP_OPTIONS)
+    if unknown:
+        raise TypeError(f"map_options: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(MAP_OPTIONS))}")
+    if "coverage_km" not in options:  # default: the radii the model used, from summary["coverage"]["radius_km"]
+        radius = (summary.get("coverage") or {}).get("radius_km")
+        if isinstance(radius, dict):
+            radius = {str(k): float(v) for k, v in radius.items() if isinstance(v, int | float) and v > 0} or None
+        if isinstance(radius, int | float | dict) and not isinstance(radius, bool):
+            options["coverage_km"] = radius
+    return options
 
 
 def write_run(
@@ -472,6 +500,7 @@ def write_run(
     overwrite: bool = False,
     map_options: Mapping[str, Any] | None = None,
     manifest: Mapping[str, Any] | None = None,
+    lang: str = "en",
 ) -> Path:
     """Validate and write every output of one run, atomically.
 
@@ -498,6 +527,10 @@ def write_run(
         The run's provenance record (see :mod:`siting.provenance.manifest`). Written last, as ``manifest.json`` in the
         same temporary directory, with ``outputs`` added: the SHA-256 of ``summary.json`` and
         ``solution.gpkg`` as written, so that ``siting verify`` can tell whether they were changed since.
+    lang
+        Language of the map and report: ``"en"`` or ``"zh"`` (:mod:`siting.outputs.i18n`). Without
+        ``tianditu_key`` in ``map_options``, the environment variable ``TIANDITU_KEY`` (if set) adds the
+        optional Tianditu basemap.
 
     Returns
     -------
@@ -512,22 +545,13 @@ def write_run(
         The frames or summary break the contract (a bug in the caller).
     """
     from siting.outputs import report  # noqa: PLC0415 - report and maps import this module
-    from siting.outputs.maps import MAP_OPTIONS, make_map, save_map  # noqa: PLC0415
+    from siting.outputs.maps import make_map, save_map  # noqa: PLC0415
 
     writer = atomic_dir(out_dir, overwrite=overwrite)  # checks the destination first
     frames = validate_frames(facilities, assignments, demand)
     clean_summary = validate_summary(summary, frames)
     text = summary_to_json(clean_summary)
-    options = dict(map_options or {})
-    unknown = sorted(set(options) - MAP_OPTIONS)
-    if unknown:
-        raise TypeError(f"map_options: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(MAP_OPTIONS))}")
-    if "coverage_km" not in options:  # default: the radii the model used, from summary["coverage"]["radius_km"]
-        radius = (clean_summary.get("coverage") or {}).get("radius_km")
-        if isinstance(radius, dict):
-            radius = {str(k): float(v) for k, v in radius.items() if isinstance(v, int | float) and v > 0} or None
-        if isinstance(radius, int | float | dict) and not isinstance(radius, bool):
-            options["coverage_km"] = radius
+    options = _map_options(clean_summary, map_options, lang)
     with writer as tmp:
         (tmp / "summary.json").write_text(text, encoding="utf-8")
         write_gpkg(tmp / "solution.gpkg", frames)
@@ -549,6 +573,7 @@ def write_run(
             assignments=frames.assignments,
             demand=frames.demand,
             title=title,
+            lang=options["lang"],
         )
         if manifest is not None:
             from siting.provenance.manifest import file_sha256, manifest_to_json  # noqa: PLC0415

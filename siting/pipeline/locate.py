@@ -205,6 +205,7 @@ def locate(
     options: SolverOptions = SolverOptions(),
     check: bool = True,
     max_memory_bytes: int | None = None,
+    progress: Any = None,
 ) -> Result:
     """Solve one single-level location model on ``problem``.
 
@@ -238,6 +239,8 @@ def locate(
         Refuse (:class:`siting.provenance.memory.MemoryRefused`, an :class:`InputError`) a model whose estimated
         memory (:func:`siting.provenance.memory.estimate_model_bytes`) exceeds this; default 80% of the memory
         available when the run starts.
+    progress
+        A :class:`siting.outputs.terminal.Progress` told of the long step (``solve``: model build and solve).
 
     Returns
     -------
@@ -260,10 +263,13 @@ def locate(
     )
     precheck(problem, spec, params)
     check_memory(*model_size(problem, spec, params), limit_bytes=max_memory_bytes, source=problem.source)
-    if spec.p_from is not None and "p" not in params:
-        result = _solve_with_count_from(problem, spec, params, options)
-    else:
-        result = _solve_spec(problem, spec, params, options)
+    from siting.outputs.terminal import NO_PROGRESS
+
+    with (progress or NO_PROGRESS).step("solve"):
+        if spec.p_from is not None and "p" not in params:
+            result = _solve_with_count_from(problem, spec, params, options)
+        else:
+            result = _solve_spec(problem, spec, params, options)
     if check and result.info.has_solution:
         verdict = verify(problem, result)
         if not verdict.ok:
@@ -276,6 +282,9 @@ _NAME_COLUMNS = ("name", "name_zh", "名称", "name_en")
 
 
 _PLANT = ("uflp", "cflp", "cflp-ss")
+#: ``objective_kind`` of each model in ``summary.json`` (see :mod:`siting.outputs.summary`)
+_OBJECTIVE_KIND = {"p-median": "distance", "p-center": "max_distance", "lscp": "count", "lscp-b": "backup_coverage",
+                   "mclp": "coverage", "attendance": "attendance", "uflp": "cost", "cflp": "cost", "cflp-ss": "cost"}
 
 
 def _text_column(gdf: Any, names: tuple[str, ...], fallback: np.ndarray) -> np.ndarray:
@@ -384,26 +393,44 @@ def result_tables(
         geometry=gpd.points_from_xy(dx, dy),
         crs="EPSG:4326",
     )
+    summary = locate_summary(problem, result, opened=o, covered=covered, volume=vol, distance_km=dist,
+                             transport_cny=cost if plant else None, verdict=verdict)
+    return summary, facilities, assignments, demand
+
+
+def locate_summary(problem: Problem, result: Result, *, opened: np.ndarray, covered: np.ndarray, volume: np.ndarray,
+                   distance_km: np.ndarray, transport_cny: np.ndarray | None, verdict: Any = None) -> dict[str, Any]:
+    """The summary of a single-level run, in the one schema of :mod:`siting.outputs.summary`.
+
+    ``opened``: indices of the open candidates; ``covered``: per demand point; ``volume``/``distance_km``: per used
+    pair; ``transport_cny``: per used pair for the cost models (``None`` otherwise).
+    """
+    from siting.outputs.summary import SUMMARY_VERSION, cost_block, coverage_block
+
     info = result.info
-    total_w = float(w.sum())
-    cov_w = float(w[covered].sum())
-    served_w = float(vol.sum())
+    o, vol, dist, w, cid = opened, volume, distance_km, problem.weight, problem.candidate_ids
+    n, m = problem.n_demand, problem.n_candidates
     summary: dict[str, Any] = {
+        "summary_version": SUMMARY_VERSION,
         "model": result.model,
+        "scenario": None,
         **{k: v for k, v in info.to_dict().items() if k != "options"},
         "status_text": info.describe(),
+        "objective_kind": _OBJECTIVE_KIND.get(result.model, result.model),
+        "weight_unit": "weight",
         "facility_ids": [str(v) for v in cid[o]],
         "counts_by_tier": {"facility": int(len(o))},
-        "coverage": {
-            "demand_points": int(n),
-            "covered_points": int(covered.sum()),
-            "total_weight": total_w,
-            "covered_weight": cov_w,
-            "covered_share": cov_w / total_w if total_w > 0 else None,
-            "served_weight": served_w,
-            "mean_distance_km": float(np.sum(vol * dist) / served_w) if served_w > 0 else None,
-            "max_distance_km": float(dist.max()) if len(dist) else None,
-        },
+        "coverage": coverage_block(
+            demand_points=n,
+            demand_points_covered=int(covered.sum()),
+            demand_total=float(w.sum()),
+            demand_covered=float(w[covered].sum()),
+            demand_served=float(vol.sum()),
+            mean_distance_km=float(np.sum(vol * dist) / vol.sum()) if vol.sum() > 0 else None,
+            max_distance_km=float(dist.max()) if len(dist) else None,
+            radius_km=result.params.get("radius_km"),
+        ),
+        "cost_cny": {},
         "params": {k: v for k, v in result.params.items()},
         "problem": {
             "source": problem.source,
@@ -416,11 +443,11 @@ def result_tables(
         },
         "solver_options": info.options,
     }
-    if plant:
-        fixed = float(problem.fixed_cost_cny[o].sum())
-        summary["cost_cny"] = {"facility": {"fixed": fixed, "transport": float(np.nansum(cost)),
-                                            "total": fixed + float(np.nansum(cost))}}
+    if transport_cny is not None:
+        summary["cost_cny"] = cost_block({"facility": {"fixed": float(problem.fixed_cost_cny[o].sum()),
+                                                       "transport": float(np.nansum(transport_cny))}})
     if verdict is not None:
         summary["verification"] = {"ok": bool(verdict.ok), "checks": list(verdict.checks),
                                    "problems": list(verdict.problems), "objective": verdict.objective}
-    return summary, facilities, assignments, demand
+        summary["verified"] = bool(verdict.ok)
+    return summary

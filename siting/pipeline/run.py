@@ -61,6 +61,7 @@ def solve_network(
     strong: bool | str = "auto",
     relax_assignments: bool = True,
     warm_start: bool = True,
+    progress: Any = None,
 ) -> NetworkResult:
     """Build and solve the multi-tier model of ``problem``.
 
@@ -85,6 +86,8 @@ def solve_network(
         (10 s, or 10 % of the time limit), restart it from the better of its incumbent and a rounded and
         polished LP solution (:mod:`siting.network.start`) for the rest of the time. The bound stays
         HiGHS's.
+    progress
+        A :class:`siting.outputs.terminal.Progress` (steps ``build``, ``solve``, ``polish``); default silent.
 
     Returns
     -------
@@ -93,27 +96,32 @@ def solve_network(
     """
     from siting.model.multitier import build_multitier
 
+    from siting.outputs.terminal import NO_PROGRESS
+
     say = log or (lambda _s: None)
+    progress = progress or NO_PROGRESS
     if precheck:
         defects = precheck_network(problem)
         if defects:
             raise InfeasibleError(defects)
     t0 = time.perf_counter()
-    built = build_multitier(problem, strong=strong, relax_assignments=relax_assignments)
-    build_s = time.perf_counter() - t0
+    with progress.step("build"):
+        built = build_multitier(problem, strong=strong, relax_assignments=relax_assignments)
+        build_s = time.perf_counter() - t0
+        comp = compile_model(built.model)
     sizes = problem.summary_sizes()
     say(
         f"model: {problem.n_demand} demand points; "
         + "; ".join(f"{k}: {v['candidates']} candidates, {v['links']} links" for k, v in sizes["tiers"].items())
         + f"; built in {build_s:.1f} s"
     )
-    comp = compile_model(built.model)
-    if built.tree_lp and warm_start:
-        from siting.network.start import solve_escalating
+    with progress.step("solve"):
+        if built.tree_lp and warm_start:
+            from siting.network.start import solve_escalating
 
-        info = solve_escalating(built, comp, options=options, build_seconds=build_s, log=say)
-    else:
-        info = solve_to_info(built.model, options=options, build_seconds=build_s, compiled=comp)
+            info = solve_escalating(built, comp, options=options, build_seconds=build_s, log=say)
+        else:
+            info = solve_to_info(built.model, options=options, build_seconds=build_s, compiled=comp)
     k = built.objective_scale
     if k != 1.0:
         info = replace(info, objective=info.objective / k, bound=info.bound / k)
@@ -131,8 +139,9 @@ def solve_network(
 
         budget_s = min(20.0, max(5.0, 0.2 * (options.time_limit_s or 60.0)))
         t1 = time.perf_counter()
-        before = tree_cost(problem, list(opened))
-        new_open, after = polish_open_sets(problem, opened, seconds=budget_s)
+        with progress.step("polish"):
+            before = tree_cost(problem, list(opened))
+            new_open, after = polish_open_sets(problem, opened, seconds=budget_s)
         say(f"polish: {before:,.0f} -> {after:,.0f} CNY/yr in {time.perf_counter() - t1:.1f} s")
         if after < before:
             for t, o in enumerate(new_open):
@@ -221,37 +230,34 @@ def diagnose_infeasible(built: Any, *, options: SolverOptions, log: Callable[[st
 
 def network_summary(problem: NetworkProblem, result: NetworkResult, check: NetworkCheck | None, *, scenario: str,
                     extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON-able summary of the outputs contract."""
+    """The JSON-able summary of the outputs contract (schema: :mod:`siting.outputs.summary`)."""
+    from siting.outputs.summary import SUMMARY_VERSION, cost_block, coverage_block
+
     info = result.info
-    s: dict[str, Any] = {"scenario": scenario, "model": "multitier"}
-    s.update(info.to_dict())
+    s: dict[str, Any] = {"summary_version": SUMMARY_VERSION, "scenario": scenario, "model": "multitier"}
+    s.update({k: v for k, v in info.to_dict().items() if k != "options"})
     s["status_text"] = info.describe()
     s["objective_kind"] = problem.objective
     s["weight_unit"] = problem.weight_unit
+    s["solver_options"] = dict(info.options)
     if result.has_solution:
-        costs = network_costs(problem, result)
-        s["cost_cny"] = {
-            **{tier: {k: round(v, 2) for k, v in c.items()} | {"total": round(sum(c.values()), 2)} for tier, c in costs.items()},
-            "total": round(sum(sum(c.values()) for c in costs.values()), 2),
-            "by_type": {k: round(sum(c[k] for c in costs.values()), 2) for k in ("fixed", "handling", "transport")},
-        }
+        s["cost_cny"] = cost_block(network_costs(problem, result))
         s["counts_by_tier"] = {t.name: int(np.sum(o)) for t, o in zip(problem.tiers, result.open)}
         s["facility_ids"] = [f"{t.name}:{x}" for t, o in zip(problem.tiers, result.open) for x in t.ids[o]]
         lk = problem.links[-1]
         served = np.bincount(lk.child, weights=result.link_flow[-1], minlength=problem.n_demand)
-        total = float(problem.weight.sum())
-        dist_w = float(np.sum(result.link_flow[-1] * lk.distance_km))
+        full = served >= problem.weight * (1 - 1e-9) - 1e-12
         covered = float(served.sum())
-        s["coverage"] = {
-            "demand_points": problem.n_demand,
-            "demand_points_served": int(np.sum(served >= problem.weight * (1 - 1e-9) - 1e-12)),
-            "demand_total": total,
-            "demand_served": covered,
-            "share_served": covered / total if total > 0 else 1.0,
-            "mean_distance_km": dist_w / covered if covered > 0 else None,
-            "max_distance_km": float(lk.distance_km[result.link_used[-1]].max()) if np.any(result.link_used[-1]) else None,
-            "radius_km": {t.name: (t.radius_km if math.isfinite(t.radius_km) else None) for t in problem.tiers},
-        }
+        s["coverage"] = coverage_block(
+            demand_points=problem.n_demand,
+            demand_points_covered=int(np.sum(full)),
+            demand_total=float(problem.weight.sum()),
+            demand_covered=float(problem.weight[full].sum()),
+            demand_served=covered,
+            mean_distance_km=float(np.sum(result.link_flow[-1] * lk.distance_km)) / covered if covered > 0 else None,
+            max_distance_km=float(lk.distance_km[result.link_used[-1]].max()) if np.any(result.link_used[-1]) else None,
+            radius_km={t.name: (t.radius_km if math.isfinite(t.radius_km) else None) for t in problem.tiers},
+        )
     else:
         s["cost_cny"] = {}
         s["counts_by_tier"] = {}
@@ -314,6 +320,8 @@ def run_scenario(
     log: Callable[[str], None] | None = None,
     command: list[str] | None = None,
     max_memory_bytes: int | None = None,
+    progress: Any = None,
+    lang: str | None = None,
 ) -> RunOutcome:
     """Run a scenario end to end.
 
@@ -341,6 +349,10 @@ def run_scenario(
     max_memory_bytes
         Refuse (:class:`siting.provenance.memory.MemoryRefused`, an input error) a model whose estimated memory exceeds
         this, before building it; default: a share of the memory available now.
+    progress
+        A :class:`siting.outputs.terminal.Progress` told of each long step; default silent.
+    lang
+        Language of the map and report (``"en"``, ``"zh"``); default the scenario's ``[scenario] lang``, else English.
 
     Returns
     -------
@@ -376,7 +388,11 @@ def run_scenario(
 
         target = Path(out_dir) if out_dir is not None else scen.default_out_dir()
         prepare_out_dir(target, overwrite=overwrite)
-    problem = build_problem(scen)
+    from siting.outputs.terminal import NO_PROGRESS
+
+    progress = progress or NO_PROGRESS
+    with progress.step("load"):
+        problem = build_problem(scen)
     from siting.provenance.memory import check_memory, network_size
 
     check_memory(*network_size(problem), limit_bytes=max_memory_bytes, source=problem.source,
@@ -384,16 +400,19 @@ def run_scenario(
     prep_s = time.perf_counter() - t0
     say(f"scenario {scen.name}: data prepared in {prep_s:.1f} s")
     opts = options if options is not None else scen.solver_options(DEFAULT_OPTIONS)
-    result = solve_network(problem, options=opts, log=say)
+    result = solve_network(problem, options=opts, log=say, progress=progress)
     if not result.has_solution:
         raise SolverError(f"{scen.name}: {result.info.describe()} after {result.info.seconds:.1f} s; nothing was written "
                           "(raise the time limit: --time-limit or [solver] time_limit_s)")
-    check = verify_network(problem, result) if result.has_solution else None
+    with progress.step("verify"):
+        check = verify_network(problem, result) if result.has_solution else None
     summary = _run_summary(scen, problem, result, check, prepare_seconds=prep_s)
     tables = result_tables(problem, result, paths=road_paths(scen, problem, result))
     if write and target is not None:
-        target = _write_outputs(scen, problem, result, check, summary, tables, target, overwrite=overwrite,
-                                command=command, wall_seconds=time.perf_counter() - t0)
+        with progress.step("write"):
+            target = _write_outputs(scen, problem, result, check, summary, tables, target, overwrite=overwrite,
+                                    command=command, wall_seconds=time.perf_counter() - t0,
+                                    lang=lang or (scen.raw.get("scenario") or {}).get("lang") or "en")
     return RunOutcome(scenario=scen, problem=problem, result=result, check=check, summary=summary, out_dir=target, tables=tables)
 
 
@@ -412,7 +431,7 @@ def _run_summary(scen: Any, problem: NetworkProblem, result: NetworkResult, chec
 
 def _write_outputs(scen: Any, problem: NetworkProblem, result: NetworkResult, check: NetworkCheck | None,
                    summary: dict[str, Any], tables: tuple[Any, Any, Any], target: Path, *, overwrite: bool,
-                   command: list[str] | None, wall_seconds: float) -> Path:
+                   command: list[str] | None, wall_seconds: float, lang: str = "en") -> Path:
     """Write a run's outputs atomically (summary, GeoPackage, CSVs, map with the road layer, report, manifest)."""
     from siting.outputs import write_run
     from siting.provenance.audit_network import run_manifest
@@ -421,7 +440,8 @@ def _write_outputs(scen: Any, problem: NetworkProblem, result: NetworkResult, ch
                             wall_seconds=wall_seconds)
     return write_run(target, summary=summary, facilities=tables[0], assignments=tables[1], demand=tables[2],
                      boundaries=scen.boundaries(), overwrite=overwrite, map_options=road_map_options(problem),
-                     title=f"{scen.name}: {scen.description}" if scen.description else scen.name, manifest=manifest)
+                     title=f"{scen.name}: {scen.description}" if scen.description else scen.name, manifest=manifest,
+                     lang=lang)
 
 
 def distance_sources(problem: NetworkProblem, result: NetworkResult) -> dict[str, Any]:

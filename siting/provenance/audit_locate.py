@@ -221,7 +221,8 @@ def _verify_and_compare(problem: Problem, manifest: dict[str, Any], model: str, 
         checks.add("objective recomputed from solution.gpkg equals summary.json's",
                    None if ok else f"recomputed {verdict.objective:.10g}, summary.json {rep:.10g}")
     cov = summary.get("coverage", {}) or {}
-    if "total_weight" in cov:
+    total = cov.get("demand_total", cov.get("total_weight"))  # summary schema 2, or 1 (old runs)
+    if total is not None:
         w_total = float(problem.weight.sum())
         checks.add("summary.json total demand weight = input",
-                   None if values_close(cov["total_weight"], w_total) else f"{cov['total_weight']} vs {w_total}")
+                   None if values_close(total, w_total) else f"{total} vs {w_total}")

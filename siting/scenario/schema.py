@@ -58,7 +58,7 @@ from siting.scenario.validate import SENSES, Validator, parse_sources, type_name
 
 _TOP_KEYS = ["scenario", "objective", "solver", "demand", "tiers", "network", "sweep"]
 _SCENARIO_KEYS = ["name", "description", "structure", "data_dir", "volume_unit", "circuity", "od_matrix",
-                  "single_sourcing", "colocation", "year"]
+                  "single_sourcing", "colocation", "year", "lang"]
 
 
 def parse_scenario(raw: Mapping[str, Any], *, path: Path | None = None, base_dir: Path | None = None,
@@ -123,6 +123,7 @@ def _scenario_table(v: Validator, sc: Mapping[str, Any], path: Path | None, base
            "single_sourcing": v.boolean(sc, "single_sourcing", "scenario", default=True),
            "colocation": v.boolean(sc, "colocation", "scenario", default=True),
            "year": v.integer(sc, "year", "scenario", minimum=1900) if "year" in sc else None}
+    v.string(sc, "lang", "scenario", choices=("en", "zh"))  # language of map, report, CLI summary (read from raw)
     out.update(parse_circuity(v, sc, base))
     return out
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from siting.sweep.table import write_text_atomic
+from siting.sweep.table import open_atomic_tmp, write_text_atomic
 
-__all__ = ["Series", "Chart", "pareto_front", "write_tradeoff", "write_charts", "cost_column", "coverage_column"]
+__all__ = ["Series", "Chart", "pareto_front", "count_columns", "write_tradeoff", "write_charts", "cost_column", "coverage_column"]
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -47,6 +47,7 @@ class Chart:
     series: tuple[Series, ...]
     xticks: tuple[tuple[float, str], ...] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    y_from_zero: bool = True  #: the y-axis starts at zero (a 0.5 % difference must not look like a cliff)
 
 
 def pareto_front(cost: Sequence[float], benefit: Sequence[float]) -> np.ndarray:
@@ -110,6 +111,33 @@ def _tip(row: pd.Series, keys: Sequence[str], extra: Sequence[str]) -> str:
     return "\n".join(parts)
 
 
+def count_columns(frame: pd.DataFrame) -> list[str]:
+    """The facilities-per-tier columns of a sweep table (``count.<tier>``), in table order."""
+    return [c for c in frame.columns if c.startswith("count.") and pd.to_numeric(frame[c], errors="coerce").notna().any()]
+
+
+def _counts_chart(ok: pd.DataFrame, keys: Sequence[str], xkey: str, positions: dict[Any, float],
+                  xticks: tuple[tuple[float, str], ...] | None, title: str) -> Chart | None:
+    """Facilities opened per tier against the main varied key (one line per tier; other keys at their first value)."""
+    cols = count_columns(ok)
+    if not cols:
+        return None
+    others = [k for k in keys if k != xkey]
+    sub = ok
+    for k in others:  # one line per tier: hold the other varied keys at their first value
+        sub = sub[sub[k] == sub[k].iloc[0]]
+    sub = sub.sort_values(xkey, key=(lambda s: s.map(positions)) if positions else None)
+    xs = tuple(positions[v] if positions else float(v) for v in sub[xkey])
+    series = tuple(
+        Series(c.split(".", 1)[1], xs, tuple(float(v) for v in pd.to_numeric(sub[c], errors="coerce").fillna(0.0)),
+               tuple(_tip(r, keys, [c]) for _, r in sub.iterrows()))
+        for c in cols
+    )
+    held = ", ".join(f"{k}={_fmt(sub[k].iloc[0])}" for k in others)
+    return Chart(f"{title}: facilities per tier against {xkey}" + (f" ({held})" if held else ""), xkey,
+                 "facilities", series, xticks)
+
+
 def _tradeoff_charts(frame: pd.DataFrame, keys: Sequence[str], title: str) -> list[Chart]:
     ok = frame[(frame["status"] != "error")] if "status" in frame else frame
     ycol = cost_column(frame)
@@ -145,6 +173,9 @@ def _tradeoff_charts(frame: pd.DataFrame, keys: Sequence[str], title: str) -> li
         notes = tuple(f"run {r['run']} ({', '.join(f'{k}={_fmt(r[k])}' for k in keys)}): {r['error']}"
                       for _, r in failed.iterrows())
         charts.append(Chart(f"{title}: {ycol} against {xkey}", xkey, ycol, tuple(series), xticks, notes))
+        counts = _counts_chart(ok, keys, xkey, positions, xticks, title)
+        if counts is not None:
+            charts.append(counts)
     cov = coverage_column(frame)
     if cov is not None:
         sub = ok[pd.to_numeric(ok[cov], errors="coerce").notna()]
@@ -181,7 +212,7 @@ def _png(charts: Sequence[Chart]) -> bytes:
     from matplotlib.figure import Figure  # no pyplot: no global figure state
     from matplotlib.ticker import FuncFormatter
 
-    fig = Figure(figsize=(7.5 * max(1, len(charts)), 5.0), layout="constrained")
+    fig = Figure(figsize=(7.0 * max(1, len(charts)), 5.0), layout="constrained")
     if not charts:
         fig.text(0.5, 0.5, "no solved run to plot", ha="center", va="center")
     axes = fig.subplots(1, len(charts), squeeze=False)[0] if charts else []
@@ -198,6 +229,10 @@ def _png(charts: Sequence[Chart]) -> bytes:
         else:
             ax.xaxis.set_major_formatter(FuncFormatter(_axis_label))
         ax.yaxis.set_major_formatter(FuncFormatter(_axis_label))
+        if chart.y_from_zero:
+            ys = [y for s in chart.series for y in s.y if math.isfinite(y)]
+            if ys and min(ys) >= 0:
+                ax.set_ylim(bottom=0, top=max(ys) * 1.05 if max(ys) > 0 else 1)
         ax.set_title(chart.title, fontsize=9)
         ax.set_xlabel(chart.xlabel)
         ax.set_ylabel(chart.ylabel)
@@ -231,7 +266,8 @@ def _svg(chart: Chart, *, width: int = 720, height: int = 420) -> str:
     if not xs:
         return "<p>no solved runs to plot</p>"
     xt = [p for p, _ in chart.xticks] if chart.xticks else _ticks(min(xs), max(xs))
-    yt = _ticks(min(ys), max(ys))
+    y_lo = 0.0 if chart.y_from_zero and min(ys) >= 0 else min(ys)
+    yt = _ticks(y_lo, max(ys))
     x0, x1 = min(xt + xs), max(xt + xs)
     y0, y1 = min(yt + ys), max(yt + ys)
     if chart.xticks:
@@ -316,13 +352,17 @@ def write_charts(
 ) -> tuple[Path, Path]:
     """Write ``charts`` to ``png`` and, with ``table``, to the self-contained ``page``; both atomically."""
     import os
-    import tempfile
 
     data = _png(charts)
-    fd, tmp = tempfile.mkstemp(prefix=f".{png.name}.", suffix=".tmp", dir=png.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, png)
+    fd, tmp = open_atomic_tmp(png)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, png)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     write_text_atomic(_html(title, charts, table, intro), page)
     return png, page
 

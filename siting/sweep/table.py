@@ -26,6 +26,7 @@ __all__ = [
     "write_text_atomic",
     "jsonable",
     "one_line",
+    "open_atomic_tmp",
 ]
 
 #: summary fields copied as they are, in this order, after the run columns and the varied keys
@@ -121,10 +122,28 @@ def rows_frame(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> pd.Dat
     return frame
 
 
+def open_atomic_tmp(path: Path) -> tuple[int, str]:
+    """A temporary file next to ``path`` (same file system), with the mode a plain ``open`` would give it.
+
+    ``mkstemp`` creates files with mode 0600 whatever the umask; a colleague on a shared server could then not
+    read the sweep's outputs. The mode is set to ``0o666 & ~umask``, as for every other output.
+    """
+    from siting.outputs.tables import current_umask
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
 def _atomic(path: Path, write: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = open_atomic_tmp(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             write(fh)

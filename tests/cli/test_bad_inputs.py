@@ -95,7 +95,7 @@ def test_gbk_csv_from_chinese_sources_is_read(tmp_path, capfd):
     fac = pd.read_csv(out / "facilities.csv", encoding="utf-8-sig")
     assert all(name.startswith("园区") for name in fac["name"])
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["coverage"]["total_weight"] == pytest.approx(demand["pop"].sum())
+    assert summary["coverage"]["demand_total"] == pytest.approx(demand["pop"].sum())
 
 
 def test_gcj02_detection_is_quiet_on_wgs84_and_on_declared_gcj02(tmp_path):

@@ -47,7 +47,7 @@ def test_table_and_differences(runs):
 def test_write_compare_atomic_outputs(runs, tmp_path):
     _, dirs = runs
     out = write_compare(dirs, tmp_path / "c", boundaries=load_districts())
-    assert sorted(p.name for p in out.iterdir()) == ["compare.csv", "compare.html", "compare.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["compare.csv", "compare.html", "compare.json", "compare_parameters.csv"]
     data = json.loads((out / "compare.json").read_text(encoding="utf-8"))
     assert data["sites_total"] == 41 and len(data["only_in"]["base"]) == 4
     assert (out / "compare.csv").read_bytes().startswith(b"\xef\xbb\xbf")
@@ -114,3 +114,33 @@ def test_cli_compare_bad_boundaries(runs, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "b.geojson" in err[0] and "cannot be read" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.solver
+def test_cli_compare_shows_parameters_that_differ_and_writes_next_to_the_first_run(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    scenario = Path(__file__).resolve().parents[2] / "models" / "example.toml"
+    runs = tmp_path / "runs"
+    assert main(["run", str(scenario), "--out", str(runs / "r8"), "--quiet"]) == 0
+    assert main(["run", str(scenario), "--out", str(runs / "r12"), "--quiet", "--set", "tiers.point.radius_km=12",
+                 "--gap", "0.001"]) == 0
+    capsys.readouterr()
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["compare", str(runs / "r8"), str(runs / "r12")]) == 0
+    printed = capsys.readouterr().out
+    assert "parameters that differ" in printed
+    assert "--set tiers.point.radius_km" in printed and "tiers.point.radius_km" in printed
+    assert "solver.mip_rel_gap" in printed
+    assert list(work.iterdir()) == []  # nothing in the working directory (no ./out)
+    written = [p for p in runs.iterdir() if p.name.startswith("compare-r8-")]
+    assert len(written) == 1
+    data = json.loads((written[0] / "compare.json").read_text(encoding="utf-8"))
+    diff = data["parameters_differ"]
+    assert diff["tiers.point.radius_km"] == {"r8": 8, "r12": 12}
+    assert diff["--set tiers.point.radius_km"] == {"r8": None, "r12": 12}
+    assert "scenario.name" not in diff  # equal parameters are not listed
+    params = pd.read_csv(written[0] / "compare_parameters.csv", encoding="utf-8-sig", index_col=0)
+    assert list(params.index)[0] == "--set tiers.point.radius_km"  # the --set values first

@@ -12,6 +12,7 @@ Screenshots go to ``tests/artifacts/`` (gitignored).
 from __future__ import annotations
 
 import base64
+import re
 import fcntl
 import json
 import os
@@ -249,12 +250,31 @@ def maps(tmp_path_factory):
     s3, f3, a3, d3, _ = fake_run(n_demand=300, seed=11, scenario="fewer parks", drop_parks=6)
     other = write_run(root / "other", summary=s3, facilities=f3, assignments=a3, demand=d3, boundaries=b)
     cmp_dir = write_compare([full, other], root / "compare", boundaries=b)
+    # the chain columns `siting run` adds to the demand layer, and a Chinese map with a Tianditu key (layers off)
+    s4, f4, a4, d4, _ = fake_run(n_demand=200, seed=13, scenario="chain, zh")
+    d4 = _with_chain(d4, f4, a4)
+    zh = write_run(root / "zh", summary=s4, facilities=f4, assignments=a4, demand=d4, lang="zh",
+                   map_options={"tianditu_key": "not-a-real-key"})
     return {
         "full": (full / "map.html", len(s["facility_ids"])),
         "plain": (plain / "map.html", len(s2["facility_ids"])),
         "empty": (empty / "map.html", 0),
         "compare": (cmp_dir / "compare.html", json.loads((cmp_dir / "compare.json").read_text())["sites_total"]),
+        "zh": (zh / "map.html", len(s4["facility_ids"])),
     }
+
+
+def _with_chain(demand, facilities, assignments):
+    """Add the township -> park -> hub chain columns (as `siting run` writes them) to a fake demand layer."""
+    names = dict(zip(facilities["facility_id"], facilities["name"], strict=True))
+    hub_of = dict(zip(assignments.loc[assignments["tier"] == "hub", "from_id"], assignments.loc[assignments["tier"] == "hub", "to_id"], strict=True))
+    park = demand["assigned_to"]
+    hub = park.map(hub_of)
+    return demand.assign(
+        park_id=park, park_name=park.map(names), hub_id=hub, hub_name=hub.map(names),
+        unit_name=park.map(dict(zip(facilities["facility_id"], facilities["unit"], strict=True))),
+        time_min=demand["distance_km"] * 1.5, distance_source="modelled (great circle × 1.3)",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -264,7 +284,7 @@ def chromium(browser_path):
     c.close()
 
 
-@pytest.mark.parametrize("name", ["full", "plain", "empty", "compare"])
+@pytest.mark.parametrize("name", ["full", "plain", "empty", "compare", "zh"])
 def test_map_loads_offline(chromium, maps, name):
     path, expected = maps[name]
     url = path.resolve().as_uri()
@@ -286,8 +306,85 @@ def test_map_loads_offline(chromium, maps, name):
         run_summary = json.loads((path.parent / "summary.json").read_text(encoding="utf-8"))
         assert len(run_summary["facility_ids"]) == info["facilities"]
         assert run_summary["scenario"] in info["title"]
-        if expected:
+        if expected and name != "zh":
             assert "Utilisation" in info["popup"] and "Transport cost" in info["popup"]
+        if expected and name == "zh":
+            assert "利用率" in info["popup"] and "运输成本" in info["popup"]
+
+
+_TOOLTIPS = """
+(() => {
+  const maps = Object.keys(window).filter(k => { try { return window[k] instanceof L.Map; } catch (e) { return false; } });
+  const map = window[maps[0]];
+  const out = {reference: 0, flows: [], demand: [], legend: (document.querySelector('.siting-legend') || {}).textContent || '',
+               control: (document.querySelector('.leaflet-control-layers') || {}).textContent || '', tiles: 0};
+  map.eachLayer(l => {
+    const cls = String((l.options || {}).className || '');
+    const tip = l.getTooltip && l.getTooltip() ? l.getTooltip().getContent() : null;
+    if (cls.includes('siting-reference')) { out.reference += 1; }
+    if (cls.includes('siting-flow') && tip && out.flows.length < 50) { out.flows.push(tip); }
+    if (cls.includes('siting-demand') && tip && out.demand.length < 50) { out.demand.push(tip); }
+    if (l instanceof L.TileLayer) { out.tiles += 1; }
+  });
+  // hover the first demand point: its tooltip opens in the page
+  let first = null, any = null;  // the first demand point with its serving chain (else any demand point)
+  map.eachLayer(l => {
+    const tip = l.getTooltip && l.getTooltip() ? String(l.getTooltip().getContent()) : '';
+    if (!String((l.options || {}).className || '').includes('siting-demand')) { return; }
+    if (!any) { any = l; }
+    if (!first && tip.split('<br>').length > 6) { first = l; }
+  });
+  first = first || any;
+  if (first) { first.openTooltip(); }
+  const el = document.querySelector('.leaflet-tooltip');
+  out.open = el ? el.textContent : null;
+  return out;
+})()
+"""
+
+
+def _tooltips(chromium, path):
+    url = path.resolve().as_uri()
+    session = chromium.open(url)
+    time.sleep(0.3)
+    info = chromium.evaluate(_TOOLTIPS, session=session)
+    return session, url, info
+
+
+def test_reference_layer_on_a_map_without_boundaries(chromium, maps):
+    """The plain map (no boundaries given) lies in Chongqing: the packaged districts are drawn under it."""
+    session, url, info = _tooltips(chromium, maps["plain"][0])
+    assert chromium.problems(session, url) == []
+    assert info["reference"] >= 30  # the Chongqing districts (38), drawn from the packaged data
+    assert "Reference: Chongqing districts (offline)" in info["control"]
+    assert "graticule" in info["control"]
+    assert info["tiles"] == 0  # OSM was switched off for this map; nothing online is shown
+
+
+def test_flow_and_demand_tooltips_show_names(chromium, maps):
+    session, url, info = _tooltips(chromium, maps["full"][0])
+    assert chromium.problems(session, url) == []
+    assert info["flows"] and all("→" in t for t in info["flows"])
+    # flows into parks name the park (物流园) and start at a named demand point (点…); flows into hubs name the hub
+    assert any("物流园" in t and "点" in t for t in info["flows"])
+    assert all(re.search(r"\(P\d+\)|\(H\d+\)", t) for t in info["flows"])  # the id after the name
+    assert any("served by" in t and "物流园" in t for t in info["demand"])
+    assert info["open"] and "weight" in info["open"]
+
+
+def test_zh_map_shows_the_chain_in_chinese(chromium, maps):
+    path = maps["zh"][0]
+    session, url, info = _tooltips(chromium, path)
+    time.sleep(0.3)
+    ARTIFACTS.mkdir(exist_ok=True)
+    chromium.screenshot(ARTIFACTS / "map-zh-tooltip.png", session=session)
+    assert chromium.problems(session, url) == []  # the Tianditu layers are offered but off: no request
+    assert "图例" in info["legend"] and "需求点" in info["legend"]
+    assert "天地图矢量底图" in info["control"] and "参考：重庆区县边界（离线）" in info["control"]
+    chain = [t for t in info["demand"] if "园区" in t]
+    assert chain, info["demand"][:3]
+    assert any("枢纽" in t and "分拨中心" in t and "规划单元" in t and "分钟" in t for t in chain)
+    assert info["open"] and "需求量" in info["open"]
 
 
 def test_console_errors_are_detected(chromium, tmp_path):

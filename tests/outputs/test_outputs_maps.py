@@ -121,3 +121,56 @@ def test_coverage_circles_default_from_summary(chongqing, tmp_path):
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "Coverage of park (25.0 km)" in page and "Coverage of hub" not in page
     assert '"radius":25000.0' in page
+
+
+def _paris_run():
+    """A tiny single-level run far from Chongqing (no boundaries, no packaged data for it)."""
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point
+
+    fac = gpd.GeoDataFrame({"facility_id": ["F1"], "name": ["Dépôt Nord"], "tier": ["facility"], "tier_level": [0],
+                            "unit": [None], "region": [None], "volume": [3.0], "capacity": [float("nan")],
+                            "utilisation": [float("nan")], "fixed_cost_cny": [0.0], "handling_cost_cny": [0.0],
+                            "transport_cost_cny": [float("nan")], "required": [False]},
+                           geometry=[Point(2.35, 48.86)], crs="EPSG:4326")
+    pts = [(2.30, 48.84), (2.40, 48.90), (2.33, 48.88)]
+    dem = gpd.GeoDataFrame({"demand_id": ["a", "b", "c"], "name": ["A", "B", "C"], "weight": [1.0, 1.0, 1.0],
+                            "assigned_to": ["F1"] * 3, "distance_km": [4.0, 5.0, 2.0], "covered": [True] * 3},
+                           geometry=[Point(p) for p in pts], crs="EPSG:4326")
+    asg = gpd.GeoDataFrame({"from_id": ["a", "b", "c"], "to_id": ["F1"] * 3, "tier": ["facility"] * 3,
+                            "distance_km": [4.0, 5.0, 2.0], "volume": [1.0] * 3, "cost_cny": [float("nan")] * 3},
+                           geometry=[LineString([p, (2.35, 48.86)]) for p in pts], crs="EPSG:4326")
+    summary = {"model": "p-median", "status": "optimal", "termination": "optimal", "objective": 11.0, "bound": 11.0,
+               "gap": 0.0, "build_seconds": 0.0, "solve_seconds": 0.0, "seconds": 0.0, "facility_ids": ["F1"],
+               "counts_by_tier": {"facility": 1}, "coverage": {}}
+    return summary, fac, asg, dem
+
+
+def test_reference_outline_without_boundaries_outside_chongqing():
+    s, f, a, d = _paris_run()
+    page = render_html(make_map(summary=s, facilities=f, assignments=a, demand=d))
+    assert "Reference: extent of the data (offline)" in page and "siting-reference" in page
+    assert "Chongqing districts" not in page
+    assert "graticule every 0.5°" in page or "graticule every" in page
+    # flow tooltips name both ends: the demand point and the facility, each with its id
+    assert "\\u003cb\\u003eA\\u003c/b\\u003e (a) → \\u003cb\\u003eDépôt Nord\\u003c/b\\u003e (F1)" in page
+
+
+def test_tianditu_only_with_a_key_and_never_gcj02_tiles(tmp_path, monkeypatch):
+    s, f, a, d = _paris_run()
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    plain = write_run(tmp_path / "plain", summary=s, facilities=f, assignments=a, demand=d)
+    text = (plain / "map.html").read_text(encoding="utf-8")
+    assert "tianditu" not in text
+    monkeypatch.setenv("TIANDITU_KEY", "abc123")
+    keyed = write_run(tmp_path / "keyed", summary=s, facilities=f, assignments=a, demand=d)
+    text = (keyed / "map.html").read_text(encoding="utf-8")
+    assert all(f"tianditu.gov.cn/{x}_w/wmts" in text for x in ("vec", "img", "eva")) and text.count("tk=abc123") == 3
+    assert "Tianditu map (online, CGCS2000)" in text
+    check_offline(text)  # tile templates are not loaded unless the user switches the layer on
+    for gcj in ("autonavi", "amap.com", "gtimg", "map.qq.com", "bdimg", "baidu"):
+        assert gcj not in text.lower()
+    # the key given in map_options wins over the environment
+    given = write_run(tmp_path / "given", summary=s, facilities=f, assignments=a, demand=d,
+                      map_options={"tianditu_key": "k&1"})
+    assert "tk=k%261" in (given / "map.html").read_text(encoding="utf-8")

@@ -46,6 +46,7 @@ def test_files_written(written):
             "solution.gpkg",
             "facilities.csv",
             "assignments.csv",
+            "demand.csv",
             "map.html",
             "report.html",
             "chart_cost.png",
@@ -60,7 +61,7 @@ def test_gpkg_roundtrip(written, run):
     _, fac, asg, dem, _ = run
     path = written / "solution.gpkg"
     layers = {name: gtype for name, gtype in pyogrio.list_layers(path)}
-    assert layers == {"facilities": "Point", "assignments": "LineString", "demand": "Point"}
+    assert layers == {"facilities": "Point", "assignments": "LineString", "demand": "Point", "layer_styles": None}
     expected = {
         "facilities": (fac, {"facility_id": "object", "tier_level": "int32", "volume": "float64", "required": "bool"}),
         "assignments": (asg, {"from_id": "object", "distance_km": "float64", "cost_cny": "float64"}),

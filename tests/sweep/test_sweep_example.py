@@ -71,7 +71,7 @@ def test_failures_are_recorded_and_the_rest_solved(radius_sweep: Path, tiers: tu
         run = radius_sweep / "runs" / rid
         assert {"summary.json", "solution.gpkg", "map.html", MARKER} <= {p.name for p in run.iterdir()}
         summary = json.loads((run / "summary.json").read_text())
-        assert summary["options"]["threads"] == 1
+        assert summary["solver_options"]["threads"] == 1
     assert (radius_sweep / "tradeoff.png").exists() and (radius_sweep / "tradeoff.html").exists()
 
 
