@@ -66,11 +66,11 @@ def _load(work: Path):
 def _graph_for(net, lon, lat):
     """The augmented graph road_od routes on (internal; used here so every library sees the same graph)."""
     from siting.routing import snap_points
-    from siting.routing.route import _graph
+    from siting.routing.route import augmented_graph
 
     s = snap_points(net, lon, lat, snap_max_km=SNAP_MAX_KM)
     idx = np.arange(lon.size)
-    g, _lookup, s_node, d_node = _graph(net, s, s, idx, idx, "distance")
+    g, _lookup, s_node, d_node = augmented_graph(net, s, s, idx, idx, "distance")
     return g, s_node, d_node, s.snap_km
 
 

@@ -38,7 +38,6 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "siting/outputs/maps.py::make_map": 141,  # ux
     "siting/pipeline/locate.py::result_tables": 138,  # ux (the summary part of locate.py)
     "siting/pipeline/run.py::solve_network": 106,  # lead / multitier
-    "siting/pipeline/run.py::result_tables": 106,  # roads
     "siting/pipeline/run.py::run_scenario": 109,  # lead
     "siting/scenario/build.py::build_problem": 244,  # roads
     "siting/scenario/schema.py::parse_scenario": 224,  # roads

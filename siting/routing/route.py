@@ -168,7 +168,7 @@ def road_od(
     return out
 
 
-def _graph(net: RoadNetwork, s_from: Snapped, s_to: Snapped, src: np.ndarray, tgt: np.ndarray, weight: str):
+def augmented_graph(net: RoadNetwork, s_from: Snapped, s_to: Snapped, src: np.ndarray, tgt: np.ndarray, weight: str):
     """Augmented CSR graph (routed weight), the other metric per stored entry, and the virtual node ids."""
     seg = segments(net)
     w_e, o_e = (net.length_km, net.time_min) if weight == "distance" else (net.time_min, net.length_km)
@@ -337,7 +337,7 @@ def _solve(net, s_from, s_to, keep_f, keep_t, fid, tid, *, max_km, max_min, pair
                           np.asarray(tid).dtype, float, float, float])})
     if src.size == 0 or tgt.size == 0:
         return empty.assign(path=pd.Series(dtype=object)) if with_paths else empty
-    g, lookup, s_node, d_node = _graph(net, s_from, s_to, src, tgt, weight)
+    g, lookup, s_node, d_node = augmented_graph(net, s_from, s_to, src, tgt, weight)
     limit = {"distance": max_km, "time": max_min}[weight]
     limit = np.inf if limit is None else float(limit)
     nt = g.shape[0]

@@ -64,7 +64,7 @@ class ScenarioRoads:
         (PairSet, (far_a, far_b))
         """
         from siting.routing import road_od
-        from siting.scenario.measure import SRC_NETWORK, PairSet
+        from siting.scenario.pairs import SRC_NETWORK, PairSet
 
         far_a, far_b = self.far(a), self.far(b)
         e = np.empty(0, np.int64)
