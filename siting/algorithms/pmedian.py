@@ -110,8 +110,14 @@ def solve_pmedian(
     max_rounds: int = 50,
     lagrangian: bool = True,
     lp_extend: int = 5,
+    method: str = "auto",
 ) -> Result:
-    """Solve the p-median problem exactly with the radius formulation (module docstring).
+    """Solve the p-median problem exactly, by Benders decomposition or the radius formulation.
+
+    ``method="auto"`` picks by problem shape (:func:`choose_pmedian_method`): Benders decomposition of
+    Elloumi's formulation (:func:`~siting.algorithms.benders.solve_pmedian_benders`) unless the instance is
+    small (``n * m`` below :data:`BENDERS_MIN_PAIRS`) with a small ``p``, where the radius formulation
+    (module docstring) measured as fast. ``"radius"`` / ``"benders"`` force one.
 
     Parameters
     ----------
@@ -148,12 +154,36 @@ def solve_pmedian(
         sizes, the Lagrangian bound and the number of candidates it closed.
     """
     check_p(problem, p)
+    chosen = choose_pmedian_method(problem, p) if method == "auto" else method
+    if chosen == "benders":
+        from siting.algorithms.benders import solve_pmedian_benders
+
+        return solve_pmedian_benders(problem, p=p, options=options, use_time=use_time)
+    if chosen != "radius":
+        raise ValueError(f"method must be 'auto', 'radius' or 'benders', got {method!r}")
     pyomo_env()  # import outside the timings
     options = replace(options, extra={**PMEDIAN_HIGHS_OPTIONS, **options.extra})
     return solve_radius(problem, p=p, options=options, use_time=use_time, radius=radius,
                          warm_start=warm_start, margin_levels=margin_levels, max_rounds=max_rounds,
                          fixed=False, model_name="p-median", lagrangian=lagrangian,
                          lp_extend=lp_extend)
+
+
+#: ``method="auto"`` uses the radius formulation below this many demand-candidate pairs when p is at most
+#: :data:`RADIUS_MAX_P` (see :func:`choose_pmedian_method`).
+BENDERS_MIN_PAIRS = 0
+RADIUS_MAX_P = 10
+
+
+def choose_pmedian_method(problem: Problem, p: int) -> str:
+    """``"benders"`` or ``"radius"`` for :func:`solve_pmedian` with ``method="auto"``.
+
+    Rule (measured side by side by ``benchmarks/bench_pmedian.py``, see the README): Benders everywhere,
+    except instances with fewer than :data:`BENDERS_MIN_PAIRS` demand-candidate pairs and ``p`` at most
+    :data:`RADIUS_MAX_P`.
+    """
+    pairs = problem.n_demand * problem.n_candidates
+    return "radius" if pairs < BENDERS_MIN_PAIRS and p <= RADIUS_MAX_P else "benders"
 
 
 def _cap_levels(problem: Problem, cost: np.ndarray, lv: Levels, p: int | None) -> np.ndarray:
