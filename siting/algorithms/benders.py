@@ -139,6 +139,32 @@ class _Master:
         status = h.modelStatusToString(st)
         return status, x[: self.m], x[self.m:], obj, float(mip_bound)
 
+    def watch(self, sc: SortedCosts, w: np.ndarray) -> None:
+        """Stop the master MIP at the first improving solution the cuts undervalue (its true cost exceeds
+        its master objective): its cuts are then added and the MIP solved again, instead of first proving a
+        master optimum that the next round overturns (a stand-in for lazy constraints, which highspy's
+        callbacks cannot add)."""
+        self.pending: tuple[np.ndarray, np.ndarray] | None = None
+        m = self.m
+
+        def on_improving(e: Any) -> None:
+            if self.pending is not None:
+                return
+            x = np.asarray(e.data_out.mip_solution, dtype=np.float64)
+            if x.shape[0] < m + self.n:
+                return
+            yi = (x[:m] > 0.5).astype(np.float64)
+            theta = x[m:]
+            true = float(w @ subproblem_values(sc, yi))
+            if true > float(w @ theta) + 1e-6 * max(1.0, abs(true)):
+                self.pending = (yi, theta)
+
+        def on_interrupt(e: Any) -> None:
+            e.interrupt(self.pending is not None)  # the flag persists across runs: always set it
+
+        self.h.cbMipImprovingSolution.subscribe(on_improving)
+        self.h.cbMipInterrupt.subscribe(on_interrupt)
+
     def reduced_costs(self) -> np.ndarray:
         return np.asarray(self.h.getSolution().col_dual)[: self.m]
 
@@ -193,6 +219,7 @@ def solve_pmedian_benders(
     lp_rel_tol: float = 1e-6,
     max_lp_iter: int = 500,
     max_mip_rounds: int = 200,
+    interrupt: bool = True,
     trace: bool = False,
 ) -> Result:
     """Solve the p-median problem exactly by Benders decomposition (module docstring).
@@ -207,6 +234,8 @@ def solve_pmedian_benders(
         Relative tolerance of the LP cut loop.
     max_lp_iter, max_mip_rounds
         Caps on LP cut rounds and master MIP solves.
+    interrupt
+        Stop a master MIP at its first improving solution that the cuts undervalue (:meth:`_Master.watch`).
 
     Returns
     -------
@@ -237,6 +266,8 @@ def solve_pmedian_benders(
     master = _Master(problem, sc, p, options)
     for key, val in {**BENDERS_HIGHS_OPTIONS, **options.extra}.items():
         master.h.setOptionValue(key, val)
+    if interrupt:
+        master.watch(sc, w)
     allowed = (~problem.forbidden).astype(np.float64)
     y_core = allowed * (p / allowed.sum())
     if greedy:
@@ -348,6 +379,8 @@ def _mip_round(master: _Master, sc: SortedCosts, problem: Problem, cost: np.ndar
     if tl is not None and tl <= 0:
         return best_val, best_open, bound, True, TerminationCondition.TIME_LIMIT, 0.0
     t1 = time.perf_counter()
+    if getattr(master, "pending", None) is not None:
+        master.pending = None
     status, y, theta, obj, mb = master.run(tl)
     if trace:
         print(f"  MIP: {status} obj {obj} bound {mb} {time.perf_counter() - t1:.2f}s rows {master.n_cuts}",
@@ -356,6 +389,10 @@ def _mip_round(master: _Master, sc: SortedCosts, problem: Problem, cost: np.ndar
         raise _infeasible(master)
     if math.isfinite(mb):
         bound = max(bound, _ceil(mb, integral))
+    interrupted = getattr(master, "pending", None) is not None
+    if interrupted:  # stopped at an undervalued solution: use it
+        y, theta = master.pending
+        status, obj = "Optimal", float(problem.weight @ theta)
     if status not in ("Optimal",) or not np.isfinite(y).all() or math.isnan(obj):
         term = TerminationCondition.TIME_LIMIT if status == "Time limit reached" else TerminationCondition.UNKNOWN
         return best_val, best_open, bound, True, term, 0.0
@@ -372,6 +409,8 @@ def _mip_round(master: _Master, sc: SortedCosts, problem: Problem, cost: np.ndar
     k = cut_level(sc, yi, level=level)
     phi = subproblem_values(sc, yi, k)
     viol = np.flatnonzero(phi - theta > 1e-7 * np.maximum(1.0, np.abs(phi)))
+    if not len(viol) and interrupted:  # not a master optimum: nothing proven, solve again
+        return best_val, best_open, bound, False, TerminationCondition.OPTIMAL, hs
     if not len(viol):  # the master's optimum is exact: y* is optimal
         bound = max(bound, _ceil(val, integral))
         return best_val, best_open, bound, True, TerminationCondition.OPTIMAL, hs
