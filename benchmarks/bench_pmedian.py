@@ -123,13 +123,10 @@ def _spopt(d, p: int, gap: float, threads: int | None, time_limit: float | None)
 
 def _siting(prob, p: int, gap: float, threads: int | None, time_limit: float | None, method: str = "auto"
             ) -> dict:
-    from siting.algorithms.pmedian import solve_pmedian
-    from siting.core.options import SolverOptions
-
+    solver_options = import_first("siting.core.options:SolverOptions", "siting.solve:SolverOptions")
     kw = {} if method == "prev" else {"method": method}
-    solve = solve_pmedian if method != "prev" else import_first(
-        "siting.algorithms.pmedian:solve_pmedian", "siting.formulations.fast:solve_pmedian")
-    res = solve(prob, p=p, options=SolverOptions(mip_rel_gap=gap, threads=threads, time_limit_s=time_limit),
+    solve = import_first("siting.algorithms.pmedian:solve_pmedian", "siting.formulations.fast:solve_pmedian")
+    res = solve(prob, p=p, options=solver_options(mip_rel_gap=gap, threads=threads, time_limit_s=time_limit),
                 **kw)
     return {"objective": res.objective, "status": res.info.status.value,
             "build_seconds": round(res.info.build_seconds, 3), "rounds": res.params.get("rounds"),
