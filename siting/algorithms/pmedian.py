@@ -1,5 +1,9 @@
 r"""Fast exact formulations for p-median, UFLP and CFLP (split demand), with a matrix-level HiGHS driver.
 
+:func:`solve_pmedian` chooses between Benders decomposition (:mod:`siting.algorithms.benders`) and the
+radius formulation below (solved by :mod:`siting.algorithms.radius`) by problem shape
+(:func:`choose_pmedian_method`). UFLP uses the radius formulation.
+
 p-median and UFLP: the distinct-distance ("radius") formulation
 ===========================================================
 For demand :math:`i` let :math:`D_{i0} < D_{i1} < \dots < D_{i,K_i}` be the distinct distances to its
