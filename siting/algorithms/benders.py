@@ -257,7 +257,8 @@ def solve_pmedian_benders(
     th = time.perf_counter()
     greedy = p * cost.size <= GREEDY_WORK
     if greedy:
-        best_open = pmedian_heuristic(cost, w, p, required=problem.required, forbidden=problem.forbidden)
+        best_open = pmedian_heuristic(cost, w, p, required=problem.required, forbidden=problem.forbidden,
+                                      deadline=deadline)
         best_val = _value(problem, cost, best_open)
     else:  # the greedy's p passes over the matrix cost more than they save: start from the LP's rounding
         best_open, best_val = np.zeros(0, dtype=np.int64), math.inf
@@ -282,7 +283,7 @@ def solve_pmedian_benders(
     lp_bound = lb
     start = np.argsort(-np.where(problem.forbidden, -1.0, y_lp), kind="stable")[:p]
     best_val, best_open, hs = improve_from(problem, cost, p, start, fixed=False, best_val=best_val,
-                                           best_open=best_open)
+                                           best_open=best_open, deadline=deadline)
     heur_s += hs
     n_fixed = 0
     if best_val > bound + _tol(best_val, options) and math.isfinite(lb):
@@ -360,8 +361,9 @@ def _mip_round(master: _Master, sc: SortedCosts, problem: Problem, cost: np.ndar
     """One master MIP solve and the cuts of its solution. Returns (incumbent value, incumbent, bound,
     done, termination, heuristic seconds)."""
     h, hp = master.h, master.hp
-    m, n = master.m, master.n
-    if h.getLp().integrality_ == [] or len(h.getLp().integrality_) == 0:
+    m = master.m
+    if not getattr(master, "is_mip", False):  # first round: y integral from now on
+        master.is_mip = True
         h.changeColsIntegrality(m, np.arange(m, dtype=np.int32),
                                 np.full(m, hp.HighsVarType.kInteger.value, dtype=np.uint8))
         h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
@@ -403,7 +405,7 @@ def _mip_round(master: _Master, sc: SortedCosts, problem: Problem, cost: np.ndar
     hs = 0.0
     if best_val > bound + _tol(best_val, options):
         best_val, best_open, hs = improve_from(problem, cost, p, open_idx, fixed=False, best_val=best_val,
-                                               best_open=best_open)
+                                               best_open=best_open, deadline=deadline)
     yi = np.zeros(m)
     yi[open_idx] = 1.0
     k = cut_level(sc, yi, level=level)
