@@ -300,22 +300,28 @@ def solve_pmedian_benders(
     proven = best_val <= bound + _tol(best_val, options)
     if not proven and term is TerminationCondition.OPTIMAL:
         term = TerminationCondition.ITERATION_LIMIT
-    total = time.perf_counter() - t0
+    stats = {"p": p, "method": "benders", "lp_iterations": lp_iter, "mip_rounds": rounds, "cuts": master.n_cuts,
+             "cut_nonzeros": master.nnz, "lp_bound": round(lp_bound, 6), "fixed_by_reduced_cost": n_fixed,
+             "heuristic_seconds": round(heur_s, 4), "integral_objective": integral}
+    return _result(problem, cost, best_open, best_val, bound, term, proven, build_s,
+                   time.perf_counter() - t0 - build_s, options, f"highs {master.h.version()} (Benders)", stats)
+
+
+def _result(problem: Problem, cost: np.ndarray, best_open: np.ndarray, best_val: float, bound: float,
+            term: TerminationCondition, proven: bool, build_s: float, solve_s: float, options: SolverOptions,
+            solver: str, stats: dict) -> Result:
+    """The answer, its objective recomputed with numpy (or no solution when none serves every demand)."""
     if not math.isfinite(best_val):  # stopped before any solution serving every demand
         if term is TerminationCondition.OPTIMAL:
             term = TerminationCondition.UNKNOWN
-        info = make_solve_info(term, math.nan, bound, build_s, total - build_s, options, False)
+        info = make_solve_info(term, math.nan, bound, build_s, solve_s, options, False)
         return Result(model="p-median", info=info, open=np.zeros(0, np.int64), allocation=np.zeros(0),
-                      params={"p": p, "method": "benders", "mip_rounds": rounds})
+                      params=stats)
     alloc, dist = assignment_from_open(problem, best_open, cost=cost)
     val = open_set_objective(problem, best_open, dist, fixed=False)
-    info = make_solve_info(term, val, min(bound, val), build_s, total - build_s, options, proven,
-                           f"highs {master.h.version()} (Benders)")
+    info = make_solve_info(term, val, min(bound, val), build_s, solve_s, options, proven, solver)
     return Result(model="p-median", info=info, open=np.asarray(best_open, dtype=np.int64), allocation=alloc,
-                  params={"p": p, "method": "benders", "lp_iterations": lp_iter, "mip_rounds": rounds,
-                          "cuts": master.n_cuts, "cut_nonzeros": master.nnz, "lp_bound": round(lp_bound, 6),
-                          "fixed_by_reduced_cost": n_fixed, "heuristic_seconds": round(heur_s, 4),
-                          "integral_objective": integral})
+                  params=stats)
 
 
 def _infeasible(master: _Master) -> InfeasibleError:
