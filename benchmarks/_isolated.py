@@ -17,14 +17,14 @@ import time
 from pathlib import Path
 
 
-def run_isolated(cmd: list[str], *, timeout: float, grace: float = 60.0) -> dict:
+def run_isolated(cmd: list[str], *, timeout: float, grace: float = 60.0, env: dict | None = None) -> dict:
     """Run ``cmd``; return its ``RESULT`` record plus ``wall`` (s), ``peak_mb`` and, on failure, ``error``.
 
     ``status`` is ``"error"`` when the child printed no record and ``"killed"`` when it overran.
     """
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
-        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, start_new_session=True, env=env)
         deadline = t0 + timeout + grace  # the solver's own time limit first, then a hard stop
         timed_out = False
         while True:  # os.wait4 (not Popen.wait) so that we get this child's own rusage
@@ -73,3 +73,51 @@ def write_results_csv(out_dir: str | os.PathLike, prefix: str, fields: list[str]
 def cell(x: float | None, nd: int = 2) -> str:
     """A number for a table cell, ``-`` for missing or non-finite values."""
     return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
+
+
+# ------------------------------------------------------------------------------------------ previous version
+#: ``--previous`` default: the last commit before the Benders work (the package layout with siting.algorithms).
+PREVIOUS_DEFAULT = "9617b3e"
+
+
+def extract_previous(ref: str, repo: str | os.PathLike) -> Path:
+    """Extract git ``ref`` of ``repo`` (``git archive``) into a new temporary directory and return it; the
+    caller removes it (``shutil.rmtree``)."""
+    out = Path(tempfile.mkdtemp(prefix="siting_prev_"))
+    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", ref], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
+
+
+def previous_env(prev_dir: str | os.PathLike) -> dict:
+    """Environment for a child that must import ``siting`` from ``prev_dir`` (first on ``PYTHONPATH``, ahead
+    of the editable install of the current tree)."""
+    env = os.environ.copy()
+    env["PYTHONPATH"] = str(prev_dir) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["SITING_PREVIOUS_TREE"] = str(prev_dir)
+    return env
+
+
+def import_first(*names: str):
+    """The first importable of ``"module:attribute"`` names (the package layout changed between versions:
+    ``siting.algorithms.pmedian`` now, ``siting.formulations.fast`` in the flat layout of 709f874)."""
+    import importlib
+
+    errors = []
+    for name in names:
+        mod, _, attr = name.partition(":")
+        try:
+            return getattr(importlib.import_module(mod), attr)
+        except (ImportError, AttributeError) as exc:
+            errors.append(f"{name}: {exc}")
+    raise ImportError("; ".join(errors))
+
+
+def check_previous_tree() -> None:
+    """In a child started with :func:`previous_env`: fail loudly unless ``siting`` comes from that tree."""
+    import siting
+
+    tree = os.environ.get("SITING_PREVIOUS_TREE")
+    if tree and not Path(siting.__file__).resolve().is_relative_to(Path(tree).resolve()):
+        raise RuntimeError(f"siting imported from {siting.__file__}, not from the previous tree {tree}")

@@ -7,7 +7,14 @@ memory is that subprocess's maximum resident set size (``os.wait4``), i.e. the w
 Methods
 -------
 siting
-    ``siting.algorithms.pmedian.solve_pmedian`` (radius formulation, heuristic warm start, Pyomo-built model).
+    ``siting.algorithms.pmedian.solve_pmedian`` (``method="auto"``: Benders or radius by problem shape).
+siting-radius, siting-benders
+    The same with the method forced (to measure the rule).
+siting-prev
+    ``solve_pmedian`` of the previous version of siting (``--previous REF``, default the commit before the
+    Benders work): ``git archive REF`` into a temporary directory, imported in the child through
+    ``PYTHONPATH`` (``siting.algorithms.pmedian``, or ``siting.formulations.fast`` in the flat layout), fed
+    the same cost matrix (``.npy``).
 highspy
     The textbook strong model, y binary, x continuous, sum_j x_ij = 1, x_ij <= y_j, sum y = p, built with
     numpy as one sparse matrix and passed to highspy in one call.
@@ -24,6 +31,11 @@ Default (OR-Library n >= 400 instances present in the development set, plus gene
 
     /work/venv/bin/python benchmarks/bench_pmedian.py --instances pmed16,pmed20 --generated 700:5,900:90 \\
         --methods siting,highspy,spopt --timeout 600
+
+TSPLIB point sets (floor-Euclidean, every point a client and a site), with the previous version::
+
+    python benchmarks/bench_pmedian.py --tsplib u1432:100,500 --tsplib fl1400:5 \\
+        --methods siting,siting-radius,siting-prev --previous 9617b3e
 """
 
 from __future__ import annotations
@@ -36,12 +48,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from _isolated import cell, run_isolated, write_results_csv  # benchmarks/_isolated.py (this script's folder is on sys.path)
+from _isolated import (  # benchmarks/_isolated.py (this script's folder is on sys.path)
+    PREVIOUS_DEFAULT,
+    cell,
+    check_previous_tree,
+    extract_previous,
+    import_first,
+    previous_env,
+    run_isolated,
+    write_results_csv,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SITING_SHARED") or REPO.parent / "shared")
 ORLIB = SHARED / "benchmarks" / "orlib"
-METHODS = ("siting", "highspy", "spopt")
+TSPLIB = SHARED / "benchmarks" / "tsplib"
+METHODS = ("siting", "siting-radius", "siting-benders", "siting-prev", "highspy", "spopt")
+DEFAULT_METHODS = ("siting", "highspy", "spopt")
 
 
 # ------------------------------------------------------------------------------------------ worker side
@@ -98,29 +121,48 @@ def _spopt(d, p: int, gap: float, threads: int | None, time_limit: float | None)
     return {"objective": float(pulp.value(model.problem.objective)), "status": str(status).lower()}
 
 
-def _siting(prob, p: int, gap: float, threads: int | None, time_limit: float | None) -> dict:
-    from siting.algorithms.pmedian import solve_pmedian
-    from siting.core.options import SolverOptions
-
-    res = solve_pmedian(prob, p=p, options=SolverOptions(mip_rel_gap=gap, threads=threads,
-                                                         time_limit_s=time_limit))
+def _siting(prob, p: int, gap: float, threads: int | None, time_limit: float | None, method: str = "auto"
+            ) -> dict:
+    solver_options = import_first("siting.core.options:SolverOptions", "siting.solve:SolverOptions")
+    kw = {} if method == "prev" else {"method": method}
+    solve = import_first("siting.algorithms.pmedian:solve_pmedian", "siting.formulations.fast:solve_pmedian")
+    res = solve(prob, p=p, options=solver_options(mip_rel_gap=gap, threads=threads, time_limit_s=time_limit),
+                **kw)
     return {"objective": res.objective, "status": res.info.status.value,
-            "build_seconds": round(res.info.build_seconds, 3), "rounds": res.params.get("rounds")}
+            "build_seconds": round(res.info.build_seconds, 3), "rounds": res.params.get("rounds"),
+            "used": res.params.get("method", "radius")}
 
 
-def worker(method: str, path: str, gap: float, threads: int | None, time_limit: float | None) -> None:
+def _load(path: str):
+    """``pmed`` file, ``tsplib:FILE:P`` or ``npy:FILE:P`` (previous version: plain cost matrix)."""
+    if path.startswith("npy:"):
+        import numpy as np
+
+        check_previous_tree()
+        f, p = path[4:].rsplit(":", 1)
+        problem_cls = import_first("siting.core.problem:Problem", "siting.problem:Problem")
+        return problem_cls.from_cost_matrix(np.load(f)), int(p)
+    if path.startswith("tsplib:"):
+        from siting.bench.tsplib import read_tsplib_pmedian
+
+        f, p = path[7:].rsplit(":", 1)
+        return read_tsplib_pmedian(f, int(p)), int(p)
     from siting.bench.orlib import read_pmed
 
     prob = read_pmed(path)
-    p = int(prob.meta["p"])
-    if method == "siting":
+    return prob, int(prob.meta["p"])
+
+
+def worker(method: str, path: str, gap: float, threads: int | None, time_limit: float | None) -> None:
+    prob, p = _load(path)
+    if method.startswith("siting"):
         import pyomo.environ  # noqa: F401  (imports excluded from the timing, as for the others)
         from pyomo.repn.plugins import standard_form  # noqa: F401
 
-        from siting.algorithms import pmedian as fast  # noqa: F401
-
+        import_first("siting.algorithms.pmedian:solve_pmedian", "siting.formulations.fast:solve_pmedian")
+        sub = {"siting": "auto", "siting-radius": "radius", "siting-benders": "benders", "siting-prev": "prev"}
         t0 = time.perf_counter()
-        out = _siting(prob, p, gap, threads, time_limit)
+        out = _siting(prob, p, gap, threads, time_limit, sub[method])
     else:
         d = prob.matrix().toarray()
         if method == "highspy":
@@ -139,14 +181,25 @@ def worker(method: str, path: str, gap: float, threads: int | None, time_limit: 
 
 
 # ------------------------------------------------------------------------------------------ driver side
-def run_one(method: str, path: Path, *, gap: float, threads: int | None, timeout: float) -> dict:
+def run_one(method: str, path: Path | str, *, gap: float, threads: int | None, timeout: float,
+            env: dict | None = None) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", method, str(path), "--gap", str(gap),
            "--time-limit", str(timeout)]
     if threads:
         cmd += ["--threads", str(threads)]
     rec = {"method": method}
-    rec.update(run_isolated(cmd, timeout=timeout))
+    rec.update(run_isolated(cmd, timeout=timeout, env=env))
     return rec
+
+
+def _npy_for_previous(path: str, tmp: Path) -> str:
+    """The instance as a plain cost matrix for the previous version (which may lack today's readers)."""
+    import numpy as np
+
+    prob, p = _load(path)
+    f = tmp / f"{Path(path.split(':')[1] if ':' in path else path).stem}_{p}.npy"
+    np.save(f, prob.matrix().toarray())
+    return f"npy:{f}:{p}"
 
 
 def _instances(args, tmp: Path) -> list[tuple[str, Path, int, int]]:
@@ -164,6 +217,14 @@ def _instances(args, tmp: Path) -> list[tuple[str, Path, int, int]]:
         n, p = (int(v) for v in spec.split(":")) if ":" in spec else (int(spec), max(1, int(spec) // 10))
         name = f"gen{n}_p{p}_s{args.seed}"
         out.append((name, write_pmed(tmp / f"{name}.txt", n, p, seed=args.seed + n * 1000 + p), n, p))
+    for spec in args.tsplib or []:
+        stem, ps = spec.split(":")
+        f = Path(args.tsplib_dir) / f"{stem}.tsp"
+        if not f.is_file():
+            sys.exit(f"no TSPLIB point set {stem} at {f}")
+        with f.open() as fh:
+            n = next(int(ln.split(":")[1]) for ln in fh if ln.split(":")[0].strip().upper() == "DIMENSION")
+        out.extend((f"{stem} p={p}", f"tsplib:{f}:{p}", n, int(p)) for p in ps.split(",") if p)
     return out
 
 
@@ -174,7 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generated", default=None,
                     help="generated instances N or N:P, comma-separated (default 600:200,900:90)")
     ap.add_argument("--orlib", default=str(ORLIB), help="OR-Library directory (default %(default)s)")
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--tsplib", action="append", default=None, metavar="NAME:P1,P2,...",
+                    help="TSPLIB point set and its p values (repeatable), e.g. u1432:100,500")
+    ap.add_argument("--tsplib-dir", default=str(TSPLIB), help="TSPLIB directory (default %(default)s)")
+    ap.add_argument("--previous", default=PREVIOUS_DEFAULT, metavar="REF",
+                    help="git ref run as method siting-prev (default %(default)s)")
+    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                    help=f"comma-separated, from {', '.join(METHODS)} (default %(default)s)")
     ap.add_argument("--timeout", type=float, default=300.0, help="per run, seconds (default %(default)s)")
     ap.add_argument("--gap", type=float, default=1e-6, help="relative MIP gap for all methods")
     ap.add_argument("--threads", type=int, default=None)
@@ -186,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         worker(args.worker[0], args.worker[1], args.gap, args.threads, args.time_limit)
         return 0
-    if args.instances is None and args.generated is None:
+    if args.instances is None and args.generated is None and not args.tsplib:
         have = sorted((Path(args.orlib) / "pmed").glob("pmed*.txt"))
         big = []
         for f in have:
@@ -202,15 +269,26 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         sys.exit(f"unknown method(s) {sorted(bad)}; choose from {METHODS}")
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench_pmedian_") as tmpd:
-        for name, path, n, p in _instances(args, Path(tmpd)):
-            recs = {}
-            for mth in methods:
-                rec = run_one(mth, path, gap=args.gap, threads=args.threads, timeout=args.timeout)
-                recs[mth] = rec
-                print(f"  {name:>16} {mth:>8}: {rec['status']:>10} obj {rec['objective']} "
-                      f"{rec['seconds']} s, {rec['peak_mb']} MB", file=sys.stderr, flush=True)
-            rows.append((name, n, p, recs))
+    prev = extract_previous(args.previous, REPO) if "siting-prev" in methods else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench_pmedian_") as tmpd:
+            for name, path, n, p in _instances(args, Path(tmpd)):
+                recs = {}
+                for mth in methods:
+                    arg, env = str(path), None
+                    if mth == "siting-prev":
+                        arg, env = _npy_for_previous(str(path), Path(tmpd)), previous_env(prev)
+                    rec = run_one(mth, arg, gap=args.gap, threads=args.threads, timeout=args.timeout, env=env)
+                    recs[mth] = rec
+                    print(f"  {name:>16} {mth:>14}: {rec['status']:>10} obj {rec['objective']} "
+                          f"{rec['seconds']} s, {rec['peak_mb']} MB {rec.get('error', '')}", file=sys.stderr,
+                          flush=True)
+                rows.append((name, n, p, recs))
+    finally:
+        if prev is not None:
+            import shutil
+
+            shutil.rmtree(prev, ignore_errors=True)
     _report(rows, methods, args)
     return 0
 
@@ -220,7 +298,9 @@ def _report(rows, methods, args) -> None:
     from rich.table import Table
 
     con = Console(width=200)
-    t = Table(title=f"p-median: time (s) and peak memory (MB); gap {args.gap:g}, timeout {args.timeout:g} s")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    t = Table(title=f"p-median: time (s) and peak memory (MB); gap {args.gap:g}, timeout {args.timeout:g} s; "
+                    f"load average at the end {load}")
     t.add_column("instance")
     t.add_column("n", justify="right")
     t.add_column("p", justify="right")
@@ -229,13 +309,14 @@ def _report(rows, methods, args) -> None:
         t.add_column(f"{m} MB", justify="right")
     if "siting" in methods:
         t.add_column("siting build %", justify="right")
+        t.add_column("siting used")
     for m in methods:
         if m != "siting" and "siting" in methods:
             t.add_column(f"{m}/siting time", justify="right")
             t.add_column(f"{m}/siting mem", justify="right")
     t.add_column("objectives agree")
     fields = ["instance", "n", "p", "method", "status", "objective", "seconds", "peak_mb", "build_seconds",
-              "rounds"]
+              "rounds", "used"]
     csv_path = write_results_csv(args.out, "bench_pmedian", fields,
                                  [{"instance": name, "n": n, "p": p, **recs[m]}
                                   for name, n, p, recs in rows for m in methods])
@@ -250,6 +331,7 @@ def _report(rows, methods, args) -> None:
         if base is not None:
             bs = base.get("build_seconds")
             line.append(cell(100.0 * bs / base["seconds"], 1) if bs is not None and base["seconds"] > 0 else "-")
+            line.append(str(base.get("used", "-")))
         for m in methods:
             if m != "siting" and base is not None:
                 r = recs[m]

@@ -15,6 +15,10 @@ siting
     ``siting.algorithms.pmedian.solve_cflp`` (capacitated) / ``solve_uflp`` (uncapacitated), i.e.
     ``siting.algorithms.warehouse.solve_cflp_fast`` / ``solve_uflp_fast`` (Lagrangian bound, reduced-cost
     fixing of sites, local-search warm start, then the strong model on the sites left).
+siting-prev
+    ``solve_cflp`` / ``solve_uflp`` of the previous version of siting (``--previous REF``): ``git archive
+    REF`` into a temporary directory, imported in the child through ``PYTHONPATH``
+    (``siting.algorithms.warehouse``, or ``siting.formulations.fast`` in the flat layout).
 nofix
     The same without the fixing: the strong model on every site, warm-started from the local search.
 highspy
@@ -43,10 +47,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from _isolated import cell, run_isolated, write_results_csv  # benchmarks/_isolated.py (this script's folder is on sys.path)
+from _isolated import (  # benchmarks/_isolated.py (this script's folder is on sys.path)
+    PREVIOUS_DEFAULT,
+    cell,
+    check_previous_tree,
+    extract_previous,
+    import_first,
+    previous_env,
+    run_isolated,
+    write_results_csv,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-METHODS = ("siting", "nofix", "highspy")
+METHODS = ("siting", "nofix", "siting-prev", "highspy")
 #: capa's capacities and capb's (capc: 5000, 5750, 6500, 7250; see siting.bench.orlib.DEFAULT_CAPACITIES)
 DEFAULT_CAPACITIES = "5000,8000,10000,14000,inf"
 
@@ -116,14 +129,13 @@ def plain_highspy(prob, gap: float, threads: int | None, time_limit: float | Non
 def _siting(prob, method: str, gap: float, threads: int | None, time_limit: float | None) -> dict:
     import numpy as np
 
-    from siting.core.options import SolverOptions
-
-    opts = SolverOptions(mip_rel_gap=gap, threads=threads, time_limit_s=time_limit)
+    solver_options = import_first("siting.core.options:SolverOptions", "siting.solve:SolverOptions")
+    opts = solver_options(mip_rel_gap=gap, threads=threads, time_limit_s=time_limit)
     capacitated = bool(np.all(np.isfinite(prob.capacity)))
-    if method == "siting":
-        from siting.algorithms.warehouse import solve_cflp, solve_uflp
-
-        res = solve_cflp(prob, options=opts) if capacitated else solve_uflp(prob, options=opts)
+    if method in ("siting", "siting-prev"):
+        name = "solve_cflp" if capacitated else "solve_uflp"
+        solve = import_first(f"siting.algorithms.warehouse:{name}", f"siting.formulations.fast:{name}")
+        res = solve(prob, options=opts)
     else:
         from siting.algorithms.warehouse import solve_cflp_fast, solve_uflp_fast
 
@@ -138,8 +150,9 @@ def worker(method: str, path: str, capacity: float, gap: float, threads: int | N
            time_limit: float | None) -> None:
     import numpy as np
 
-    from siting.bench.orlib import read_cap
-
+    if method == "siting-prev":
+        check_previous_tree()
+    read_cap = import_first("siting.bench.orlib:read_cap")
     prob = read_cap(path, capacity=capacity)
     if math.isinf(capacity):
         prob = prob.with_options(capacity=np.full(prob.n_candidates, np.inf))
@@ -153,7 +166,7 @@ def worker(method: str, path: str, capacity: float, gap: float, threads: int | N
         import pyomo.environ  # noqa: F401  (imports excluded from the timing, as for the others)
         from pyomo.repn.plugins import standard_form  # noqa: F401
 
-        from siting.algorithms import warehouse as _warehouse, pmedian as fast  # noqa: F401
+        import_first("siting.algorithms.warehouse:solve_cflp", "siting.formulations.fast:solve_cflp")
 
         t0 = time.perf_counter()
         out = _siting(prob, method, gap, threads, time_limit)
@@ -163,13 +176,13 @@ def worker(method: str, path: str, capacity: float, gap: float, threads: int | N
 
 # ------------------------------------------------------------------------------------------ driver side
 def run_one(method: str, path: Path, capacity: float, *, gap: float, threads: int | None,
-            timeout: float) -> dict:
+            timeout: float, env: dict | None = None) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", method, str(path), str(capacity),
            "--gap", str(gap), "--time-limit", str(timeout)]
     if threads:
         cmd += ["--threads", str(threads)]
     rec = {"method": method, "bound": math.nan}
-    rec.update(run_isolated(cmd, timeout=timeout))
+    rec.update(run_isolated(cmd, timeout=timeout, env=env))
     return rec
 
 
@@ -185,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--m", type=int, default=100, help="sites (default %(default)s)")
     ap.add_argument("--n", type=int, default=1000, help="customers (default %(default)s)")
     ap.add_argument("--methods", default="siting,highspy", help="comma-separated, from %s" % ",".join(METHODS))
+    ap.add_argument("--previous", default=PREVIOUS_DEFAULT, metavar="REF",
+                    help="git ref run as method siting-prev (default %(default)s)")
     ap.add_argument("--timeout", type=float, default=300.0, help="per run, seconds (default %(default)s)")
     ap.add_argument("--gap", type=float, default=1e-6, help="relative MIP gap for all methods")
     ap.add_argument("--threads", type=int, default=None)
@@ -199,9 +214,23 @@ def main(argv: list[str] | None = None) -> int:
     bad = set(methods) - set(METHODS)
     if bad:
         sys.exit(f"unknown method(s) {sorted(bad)}; choose from {METHODS}")
+    rows = []
+    prev = extract_previous(args.previous, REPO) if "siting-prev" in methods else None
+    env_prev = previous_env(prev) if prev is not None else None
+    try:
+        _run_all(args, methods, rows, env_prev)
+    finally:
+        if prev is not None:
+            import shutil
+
+            shutil.rmtree(prev, ignore_errors=True)
+    _report(rows, methods, args)
+    return 0
+
+
+def _run_all(args, methods, rows, env_prev) -> None:
     from siting.bench.generate import write_capa
 
-    rows = []
     with tempfile.TemporaryDirectory(prefix="bench_warehouse_") as tmpd:
         for seed in [int(s) for s in args.seeds.split(",") if s.strip()]:
             path = write_capa(Path(tmpd) / f"capg{seed}.txt", seed=seed, m=args.m, n=args.n)
@@ -209,14 +238,13 @@ def main(argv: list[str] | None = None) -> int:
                 name = f"capg{seed}-{'uncap' if math.isinf(cap) else int(cap)}"
                 recs = {}
                 for mth in methods:
-                    rec = run_one(mth, path, cap, gap=args.gap, threads=args.threads, timeout=args.timeout)
+                    rec = run_one(mth, path, cap, gap=args.gap, threads=args.threads, timeout=args.timeout,
+                                  env=env_prev if mth == "siting-prev" else None)
                     recs[mth] = rec
                     print(f"  {name:>16} {mth:>9}: {rec['status']:>10} obj {rec['objective']} "
                           f"{rec['seconds']} s, {rec['peak_mb']} MB {rec.get('detail', '')}"
                           f"{rec.get('error', '')}", file=sys.stderr, flush=True)
                 rows.append((name, seed, cap, recs))
-    _report(rows, methods, args)
-    return 0
 
 
 def _report(rows, methods, args) -> None:

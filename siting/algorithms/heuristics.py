@@ -29,6 +29,7 @@ def pmedian_heuristic(
     forbidden: np.ndarray | None = None,
     start: np.ndarray | None = None,
     max_swaps: int = 10_000,
+    deadline: float | None = None,
 ) -> np.ndarray:
     """Greedy construction then best-improvement vertex substitution (Teitz & Bart, with Whitaker's fast
     swap evaluation), vectorised with numpy.
@@ -51,32 +52,79 @@ def pmedian_heuristic(
         st = st[np.sort(first)]
         is_open[st[: max(p - int(req.sum()), 0)]] = True
     best = c[:, is_open].min(axis=1) if is_open.any() else np.full(n, big * 10)
-    while is_open.sum() < p:
+    if is_open.sum() < p:
+        # gain of opening j: sum_i w_i (best_i - c_ij)^+, updated only over the demands whose best
+        # distance the last opening lowered (O(n m) in all instead of O(n m p))
         gain = w @ np.maximum(best[:, None] - c, 0.0)
-        gain[is_open | ~allowed] = -1.0
-        j = int(np.argmax(gain))
+    while is_open.sum() < p:
+        g = np.where(is_open | ~allowed, -1.0, gain)
+        j = int(np.argmax(g))
         is_open[j] = True
-        best = np.minimum(best, c[:, j])
-    # best-improvement swaps
+        new = np.minimum(best, c[:, j])
+        moved = np.flatnonzero(new < best)
+        if len(moved):
+            cm = c[moved]
+            gain -= w[moved] @ (np.maximum(best[moved, None] - cm, 0.0) - np.maximum(new[moved, None] - cm, 0.0))
+        best = new
+    # best-improvement swaps, several at once when they do not interfere (checked on the true objective)
     for _ in range(max_swaps):
-        open_idx = np.flatnonzero(is_open)
-        d1, d2, f1 = _nearest_two(c, open_idx)
-        cur = w @ d1
-        closer = np.minimum(c, d1[:, None])  # (n, m)
-        a = w @ (closer - d1[:, None])  # gain of inserting j, none removed (<= 0)
-        extra = w[:, None] * (np.minimum(c, d2[:, None]) - closer)  # loss if i's nearest is removed
-        onehot = np.zeros((n, len(open_idx)))
-        onehot[np.arange(n), f1] = 1.0
-        b = extra.T @ onehot  # (m, q): loss of removing open_idx[r] when inserting j
-        delta = a[:, None] + b
-        delta[is_open | ~allowed, :] = np.inf
-        delta[:, req[open_idx]] = np.inf
-        j, r = np.unravel_index(int(np.argmin(delta)), delta.shape)
-        if not delta[j, r] < -1e-9 * max(abs(cur), 1.0):
+        if deadline is not None and time.perf_counter() > deadline:
+            break  # out of time: the current (feasible) choice is returned
+        if not _swap_step(c, w, is_open, allowed, req):
             break
-        is_open[open_idx[r]] = False
-        is_open[j] = True
     return np.flatnonzero(is_open)
+
+
+def _swap_step(c: np.ndarray, w: np.ndarray, is_open: np.ndarray, allowed: np.ndarray, req: np.ndarray) -> bool:
+    """One step of vertex substitution on ``is_open`` (in place); False when no swap improves.
+
+    Whitaker's evaluation gives ``delta[j, r]``, the change of opening ``j`` and closing ``open_idx[r]``.
+    The best swap of each closed site is taken for every site whose best ``j`` is not already taken
+    (best first); the batch is kept when it improves at least as much as the single best swap (the
+    swaps interact only through demands near both), otherwise only the single best swap is made. At large
+    p this cuts the number of O(n m) steps several-fold (u1432, p = 200).
+    """
+    m = c.shape[1]
+    open_idx = np.flatnonzero(is_open)
+    d1, d2, f1 = _nearest_two(c, open_idx)
+    cur = float(w @ d1)
+    closer = np.minimum(c, d1[:, None])  # (n, m)
+    a = w @ (closer - d1[:, None])  # gain of inserting j, none removed (<= 0)
+    extra = w[:, None] * (np.minimum(c, d2[:, None]) - closer)  # loss if i's nearest is removed
+    # (q, m): loss of removing open_idx[r] when inserting j = sum of extra over the demands served by r
+    # (rows grouped by their nearest open site and summed in one pass: O(n m), not O(n m q))
+    by = np.argsort(f1, kind="stable")
+    q = len(open_idx)
+    counts = np.bincount(f1, minlength=q)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    delta = np.zeros((q, m))
+    has = counts > 0
+    if has.any():
+        delta[has] = np.add.reduceat(extra[by], starts[has], axis=0)
+    delta += a[None, :]
+    delta[:, is_open | ~allowed] = np.inf
+    delta[req[open_idx], :] = np.inf
+    best_j = np.argmin(delta, axis=1)
+    best_d = delta[np.arange(q), best_j]
+    tol = -1e-9 * max(abs(cur), 1.0)
+    if not best_d.min() < tol:
+        return False
+    rank = np.argsort(best_d, kind="stable")
+    rank = rank[best_d[rank] < tol]
+    _, first = np.unique(best_j[rank], return_index=True)
+    batch = rank[np.sort(first)]
+    if len(batch) > 1:
+        trial = is_open.copy()
+        trial[open_idx[batch]] = False
+        trial[best_j[batch]] = True
+        val = float(w @ c[:, trial].min(axis=1))
+        if val <= cur + float(best_d[rank[0]]) + 1e-9 * max(abs(cur), 1.0):
+            is_open[:] = trial
+            return True
+    r = rank[0]
+    is_open[open_idx[r]] = False
+    is_open[best_j[r]] = True
+    return True
 
 
 # ============================================================================================ solutions
@@ -109,14 +157,15 @@ def open_set_objective(problem: Problem, open_idx: np.ndarray, dist: np.ndarray,
 
 
 def improve_from(problem: Problem, cost: np.ndarray, p: int, start: np.ndarray, *, fixed: bool,
-                  best_val: float, best_open: np.ndarray) -> tuple[float, np.ndarray, float]:
+                  best_val: float, best_open: np.ndarray, deadline: float | None = None
+                  ) -> tuple[float, np.ndarray, float]:
     """Local search (greedy + vertex substitution) from ``start``; keep it if it beats the incumbent.
 
     Returns ``(best_val, best_open, seconds spent in the heuristic)``.
     """
     th = time.perf_counter()
     cand = pmedian_heuristic(cost, problem.weight, p, required=problem.required,
-                             forbidden=problem.forbidden, start=start)
+                             forbidden=problem.forbidden, start=start, deadline=deadline)
     seconds = time.perf_counter() - th
     _, dist_c = assignment_from_open(problem, cand, cost=cost)
     val_c = open_set_objective(problem, cand, dist_c, fixed=fixed)

@@ -119,11 +119,12 @@ def test_pmedian_equals_plain_model(seed: int) -> None:
     for p in (1, 3, 7):
         plain = _plain_facility(d, w, p=p)
         if plain is None:  # sparse pairs: p sites cannot serve everyone
-            with pytest.raises(InfeasibleError, match="no choice of p"):
-                solve_pmedian(prob, p=p)
+            for method in ("radius", "benders"):
+                with pytest.raises(InfeasibleError, match="no choice of p"):
+                    solve_pmedian(prob, p=p, method=method)
             continue
-        for radius in (True, False):
-            res = solve_pmedian(prob, p=p, radius=radius)
+        for radius, method in ((True, "radius"), (False, "radius"), (True, "benders")):
+            res = solve_pmedian(prob, p=p, radius=radius, method=method)
             assert res.info.proven_optimal, res.info.describe()
             assert res.objective == pytest.approx(plain, rel=1e-7, abs=1e-7), (p, radius)
             assert _numpy_objective(prob, res) == pytest.approx(res.objective, rel=1e-12)
@@ -191,9 +192,9 @@ def test_reduced_cost_fixing_keeps_the_optimum(tmp_path, n: int, seed: int, p: i
     prob = read_pmed(write_pmed(tmp_path / "g.txt", n, p, seed=seed))
     d = prob.matrix().toarray()
     ref = _plain_facility(d, prob.weight, p=p)
-    res = solve_pmedian(prob, p=p)
+    res = solve_pmedian(prob, p=p, method="radius")
     assert res.params["closed_by_reduced_cost"] > n // 2 and "Lagrangian" not in res.info.solver
-    off = solve_pmedian(prob, p=p, lagrangian=False)
+    off = solve_pmedian(prob, p=p, lagrangian=False, method="radius")
     assert res.info.proven_optimal and off.info.proven_optimal
     assert res.objective == pytest.approx(ref, rel=1e-9) == off.objective
     assert verify(prob, res).ok and res.open.size == p
@@ -207,8 +208,8 @@ def test_lp_radius_passes_keep_the_optimum(tmp_path) -> None:
 
     prob = read_pmed(write_pmed(tmp_path / "g.txt", 150, 6, seed=5))
     ref = _plain_facility(prob.matrix().toarray(), prob.weight, p=6)
-    res = solve_pmedian(prob, p=6)
-    off = solve_pmedian(prob, p=6, lp_extend=0)
+    res = solve_pmedian(prob, p=6, method="radius")
+    off = solve_pmedian(prob, p=6, lp_extend=0, method="radius")
     assert res.params["lp_radius_passes"] >= 1 and res.params["rounds"] < off.params["rounds"]
     assert res.info.proven_optimal and off.info.proven_optimal
     assert res.objective == pytest.approx(ref, rel=1e-9) == off.objective
@@ -330,7 +331,7 @@ def test_no_free_choice_is_proven_optimal_and_the_certificate_is_consistent():
     prob = _problem(d, np.array([17.0, 12.0, 3.0, 8.0]), required=np.array([True, False]),
                     forbidden=np.array([False, True]))
     for radius, rounds in ((True, 50), (True, 1), (False, 1)):
-        res = solve_pmedian(prob, p=1, radius=radius, max_rounds=rounds,
+        res = solve_pmedian(prob, p=1, radius=radius, max_rounds=rounds, method="radius",
                             options=SolverOptions(mip_rel_gap=1e-9, threads=1))
         assert res.info.status is SolutionStatus.OPTIMAL, res.info
         assert res.info.termination is TerminationCondition.OPTIMAL and res.info.gap == 0.0
@@ -341,6 +342,6 @@ def test_no_free_choice_is_proven_optimal_and_the_certificate_is_consistent():
     a = rng.uniform(0, 100, (30, 2))
     prob = _problem(np.hypot(*(a[:, None, :] - a[None, :, :]).transpose(2, 0, 1)), rng.integers(1, 9, 30))
     for rounds in (1, 2, 50):
-        res = solve_pmedian(prob, p=4, max_rounds=rounds, margin_levels=0)
+        res = solve_pmedian(prob, p=4, max_rounds=rounds, margin_levels=0, method="radius")
         assert (res.info.status is SolutionStatus.OPTIMAL) == (res.info.termination is TerminationCondition.OPTIMAL)
         assert res.info.proven_optimal and np.isfinite(res.info.gap)
