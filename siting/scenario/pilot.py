@@ -85,13 +85,7 @@ def parse_pilot(raw: Mapping[str, Any], *, path: Path, comments: Mapping[str, st
     if share is not None and share > 1:
         v.add("pilot.eligible_share", f"must be a fraction in [0, 1], got {share:g}")
     circ = parse_circuity(v, pt, base)
-    od = None
-    if "od_matrix" in pt:
-        s = v.string(pt, "od_matrix", "pilot")
-        od = None if s is None else (Path(s) if Path(s).is_absolute() else base / s)
-        if od is not None and not od.is_file():
-            v.add("pilot.od_matrix", f"file not found: {s}")
-            od = None
+    od = v.path(pt, "od_matrix", "pilot", base=base) if "od_matrix" in pt else None
     network = parse_network(v, raw, base, has_od=od is not None)
     drone = _numbers(v, raw, "drone", _DRONE)
     road = _numbers(v, raw, "road", _ROAD)

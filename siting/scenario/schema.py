@@ -111,14 +111,7 @@ def _scenario_table(v: Validator, sc: Mapping[str, Any], path: Path | None, base
             if not data_dir.is_dir():
                 v.add("scenario.data_dir", f"folder not found: {dd}")
     vu = v.string(sc, "volume_unit", "scenario", default="unit", choices=tuple(VOLUME_UNITS)) or "unit"
-    od = None
-    if "od_matrix" in sc:
-        s = v.string(sc, "od_matrix", "scenario")
-        if s is not None:
-            od = Path(s) if Path(s).is_absolute() else base / s
-            if not od.is_file():
-                v.add("scenario.od_matrix", f"file not found: {s} (looked at {od})")
-                od = None
+    od = v.path(sc, "od_matrix", "scenario", base=base) if "od_matrix" in sc else None
     out = {"name": name, "structure": structure, "data_dir": data_dir, "volume_unit": vu, "od_matrix": od,
            "single_sourcing": v.boolean(sc, "single_sourcing", "scenario", default=True),
            "colocation": v.boolean(sc, "colocation", "scenario", default=True),

@@ -47,13 +47,9 @@ def parse_circuity(v: Validator, sc: Mapping[str, Any], base: Path) -> dict[str,
         v.keys(value, ["rule", "path"], "scenario.circuity")
         out["circuity_mode"] = "measured"
         out["circuity_rule"] = v.string(value, "rule", "scenario.circuity", default="mean", choices=("mean", "max")) or "mean"
-        p = v.string(value, "path", "scenario.circuity")
-        if p is not None:
-            full = Path(p) if Path(p).is_absolute() else base / p
-            if not full.is_file():
-                v.add("scenario.circuity.path", f"file not found: {p} (looked at {full})")
-            else:
-                out["circuity_path"] = full
+        full = v.path(value, "path", "scenario.circuity", base=base) if "path" in value else None
+        if full is not None:
+            out["circuity_path"] = full
         return out
     out["circuity"] = v.number(sc, "circuity", "scenario", default=1.0, minimum=1.0) or 1.0
     return out
@@ -65,14 +61,7 @@ def parse_network(v: Validator, raw: Mapping[str, Any], base: Path, *, has_od: b
     if nt is None:
         return None
     v.keys(nt, _NETWORK_KEYS, "network")
-    roads = None
-    if "roads" in nt:
-        s = v.string(nt, "roads", "network")
-        if s is not None:
-            roads = Path(s) if Path(s).is_absolute() else base / s
-            if not roads.exists():
-                v.add("network.roads", f"file not found: {s} (looked at {roads})")
-                roads = None
+    roads = v.path(nt, "roads", "network", base=base, kind="any") if "roads" in nt else None
     speeds: list[tuple[str, float]] = []
     sp = v.table(nt, "speeds_kmh", "network")
     for cls in sp or {}:

@@ -117,6 +117,20 @@ class Validator:
             return default
         return v
 
+    def path(self, t: Mapping[str, Any], k: str, key: str, *, base: Path, kind: str = "file") -> Path | None:
+        """A path relative to ``base`` (the scenario's folder) that must exist as a ``kind`` ("file", "folder"
+        or "any"); ``None`` (and one problem) when it does not."""
+        s = self.string(t, k, key)
+        if s is None:
+            return None
+        full = Path(s) if Path(s).is_absolute() else base / s
+        ok = {"file": full.is_file, "folder": full.is_dir, "any": full.exists}[kind]()
+        if not ok:
+            what = "folder" if kind == "folder" else "file"
+            self.add(f"{key}.{k}" if key else k, f"{what} not found: {s} (looked at {full})")
+            return None
+        return full
+
     def boolean(self, t: Mapping[str, Any], k: str, key: str, *, default: bool) -> bool:
         where = f"{key}.{k}" if key else k
         if k not in t:
