@@ -60,6 +60,7 @@ def solve_network(
     strong: bool | str = "auto",
     relax_assignments: bool = True,
     warm_start: bool = True,
+    decompose: bool = True,
 ) -> NetworkResult:
     """Build and solve the multi-tier model of ``problem``.
 
@@ -84,6 +85,10 @@ def solve_network(
         (10 s, or 10 % of the time limit), restart it from the better of its incumbent and a rounded and
         polished LP solution (:mod:`siting.network.start`) for the rest of the time. The bound stays
         HiGHS's.
+    decompose
+        Take the Lagrangian route (:mod:`siting.network.lagrangian`) where it applies and the MIP would be
+        too large for its strong form (one site per group on the upper tiers, a large bottom level); the
+        bound is then the best Lagrangian bound.
 
     Returns
     -------
@@ -97,6 +102,12 @@ def solve_network(
         defects = precheck_network(problem)
         if defects:
             raise InfeasibleError(defects)
+    if decompose and strong == "auto" and relax_assignments:
+        from siting.network.lagrangian import nested_structure, prefer_lagrangian
+
+        nested = nested_structure(problem) if prefer_lagrangian(problem) else None
+        if nested is not None:
+            return _solve_by_lagrangian(problem, nested, options=options, say=say)
     t0 = time.perf_counter()
     built = build_multitier(problem, strong=strong, relax_assignments=relax_assignments)
     build_s = time.perf_counter() - t0
@@ -156,6 +167,55 @@ def solve_network(
         objective_kind=problem.objective,
         params=params,
     )
+
+
+def _solve_by_lagrangian(problem: NetworkProblem, nested: Any, *, options: SolverOptions,
+                         say: Callable[[str], None]) -> NetworkResult:
+    """The Lagrangian route (:mod:`siting.network.lagrangian`): the bound is the best :math:`L(\\lambda)`,
+    the incumbent the best facility-location MIP left once the relaxation's parks and hubs are fixed,
+    polished by local search over the full candidate sets."""
+    from siting.core.results import SolutionStatus, SolveInfo
+    from siting.model.tree import cheapest_tree
+    from siting.network.lagrangian import restrict, solve_lagrangian
+    from siting.network.polish import polish_open_sets
+
+    t0 = time.perf_counter()
+    limit = options.time_limit_s if options.time_limit_s is not None else 300.0
+    deadline = t0 + limit
+
+    def restricted(park: dict[int, int], hub: dict[int, int]) -> NetworkResult | None:
+        left = deadline - time.perf_counter()
+        if left < 1.0:
+            return None
+        sub = replace(options, time_limit_s=min(30.0, max(1.0, 0.5 * left)), verbose=False,
+                      mip_rel_gap=min(options.mip_rel_gap, 1e-3))
+        try:
+            r = solve_network(restrict(problem, park, hub), options=sub, precheck=False, diagnose=False,
+                              warm_start=False, decompose=False)
+        except InfeasibleError:
+            return None
+        return r if r.has_solution else None
+
+    say("large bottom level with one site per group above: Lagrangian route (siting.network.lagrangian)")
+    lb, best, stats = solve_lagrangian(problem, nested, restricted, time_limit_s=0.85 * limit,
+                                       gap=options.mip_rel_gap, log=say)
+    params = {"objective": problem.objective, "budget_cny": problem.budget_cny, "single_sourcing": problem.single_sourcing}
+    if best is None:
+        info = SolveInfo(TerminationCondition.TIME_LIMIT, SolutionStatus.NO_SOLUTION, bound=lb,
+                         solve_seconds=time.perf_counter() - t0, solver="lagrangian", options=options.to_dict())
+        return NetworkResult(name=problem.name, info=info, objective_kind=problem.objective, params=params)
+    opened, obj = polish_open_sets(problem, tuple(best.open), seconds=max(0.0, deadline - time.perf_counter()))
+    used, flow = cheapest_tree(problem, opened)
+    gap = relative_gap(obj, lb)
+    done = gap <= options.mip_rel_gap
+    info = SolveInfo(TerminationCondition.OPTIMAL if done else TerminationCondition.TIME_LIMIT,
+                     SolutionStatus.OPTIMAL if done else SolutionStatus.FEASIBLE, objective=obj, bound=lb, gap=gap,
+                     solve_seconds=time.perf_counter() - t0, solver=f"lagrangian + {best.info.solver}",
+                     options=options.to_dict())
+    say(f"lagrangian route: {stats['iterations']} iterations, {stats['incumbents']} restricted solves, "
+        f"objective {obj:,.0f}, bound {lb:,.0f} (gap {100 * gap:.3f} %)")
+    return NetworkResult(name=problem.name, info=info, open=opened, link_used=used, link_flow=flow,
+                         objective_kind=problem.objective, params=params)
 
 
 def diagnose_infeasible(built: Any, *, options: SolverOptions, log: Callable[[str], None] | None = None) -> list[Defect]:
