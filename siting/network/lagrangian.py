@@ -233,30 +233,52 @@ def lagrangian_value(s: NestedStructure, lam: np.ndarray, n_demand: int) -> Lagr
     return st
 
 
-def eliminate(s: NestedStructure, st: LagrangianState, incumbent: float) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-tier candidates that cannot be in a solution cheaper than ``incumbent`` (reduced-cost fixing
-    on the Lagrangian): forcing tier-1 candidate *k* of unit *u* (or tier-0 candidate *b*) raises
-    :math:`L(\\lambda)` to a value above the incumbent. Returns boolean masks ``(park_out, hub_out)`` over the
-    candidates that appear in the structure (others False)."""
+def forced_values(s: NestedStructure, st: LagrangianState) -> tuple[np.ndarray, np.ndarray]:
+    """:math:`L(\\lambda)` with each upper-tier candidate forced open: per tier-1 candidate (``inf`` for
+    those outside the structure) and per tier-0 candidate. Any solution using a candidate costs at least its
+    value (reduced-cost fixing; the ranking of the candidates)."""
     n_hub = len(s.hub_fixed)
     reg = st.region_hub
     best_r = np.array([np.min(np.where(s.hub_region == r, reg[r], np.inf)) for r in range(s.n_regions)])
-    rest = st.value - best_r.sum()  # sum of lambda
-    hub_out = np.zeros(n_hub, bool)
+    lam_sum = st.value - best_r.sum()
+    hub_val = np.full(n_hub, np.inf)
     for b in range(n_hub):
         r = s.hub_region[b]
         if r >= 0:
-            hub_out[b] = rest + best_r.sum() - best_r[r] + reg[r, b] > incumbent
+            hub_val[b] = lam_sum + best_r.sum() - best_r[r] + reg[r, b]
     n_park = max((int(u.combos_k.max()) + 1 for u in s.units if len(u.combos_k)), default=0)
-    park_out = np.zeros(n_park, bool)
+    park_val = np.full(n_park, np.inf)
     for q, u in enumerate(s.units):
         r = u.region
-        others = rest + best_r.sum() - best_r[r]
+        others = lam_sum + best_r.sum() - best_r[r]
         # with k forced in unit u: min over b of reg[r, b] - unit_best[q][b] + T_u(k, b)
         val = reg[r, u.combos_b] - st.unit_best[q][u.combos_b] + st.unit_totals[q]
-        for k in np.unique(u.combos_k):
-            park_out[k] = others + float(val[u.combos_k == k].min()) > incumbent
-    return park_out, hub_out
+        np.minimum.at(park_val, u.combos_k, others + val)
+    return park_val, hub_val
+
+
+def eliminate(s: NestedStructure, st: LagrangianState, incumbent: float) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-tier candidates that cannot be in a solution cheaper than ``incumbent``: forcing tier-1
+    candidate *k* (or tier-0 candidate *b*) raises :math:`L(\\lambda)` above it (:func:`forced_values`).
+    Returns boolean masks ``(park_out, hub_out)``."""
+    park_val, hub_val = forced_values(s, st)
+    return park_val > incumbent, hub_val > incumbent
+
+
+def shortlist(s: NestedStructure, st: LagrangianState, p: NetworkProblem, *, parks_per_group: int = 3,
+              hubs_per_group: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """The best-ranked upper-tier candidates by :func:`forced_values`: ``parks_per_group`` per unit and
+    ``hubs_per_group`` per region (masks over tiers 1 and 0), for an incumbent search."""
+    park_val, hub_val = forced_values(s, st)
+    keep_p = np.zeros(p.tiers[1].size, bool)
+    for u in s.units:
+        ks = np.unique(u.combos_k)
+        keep_p[ks[np.argsort(park_val[ks], kind="stable")[:parks_per_group]]] = True
+    keep_h = np.zeros(p.tiers[0].size, bool)
+    for r in range(s.n_regions):
+        bs = np.flatnonzero(s.hub_region == r)
+        keep_h[bs[np.argsort(hub_val[bs], kind="stable")[:hubs_per_group]]] = True
+    return keep_p, keep_h
 
 
 def solve_lagrangian(p: NetworkProblem, s: NestedStructure, restricted_solve: Callable[[dict[int, int], dict[int, int]], Any],
@@ -299,7 +321,7 @@ def solve_lagrangian(p: NetworkProblem, s: NestedStructure, restricted_solve: Ca
                 best_ub, best = res.info.objective, res
             say(f"lagrangian it {it}: bound {best_lb:,.0f}, incumbent {best_ub:,.0f} "
                 f"({100 * (best_ub - best_lb) / best_ub:.3f} %), {time.perf_counter() - t0:.1f} s")
-            next_try = it + 40
+            next_try = it + 40 * len(tried)  # ever rarer: near the dual optimum the choices are ties
         if math.isfinite(best_ub) and best_ub - best_lb <= gap * abs(best_ub):
             break
         # deflected subgradient (half of the previous direction kept): less zig-zag between neighbours
@@ -316,14 +338,17 @@ def solve_lagrangian(p: NetworkProblem, s: NestedStructure, restricted_solve: Ca
                            "state": best_state}
 
 
-def restrict(p: NetworkProblem, park: dict[int, int], hub: dict[int, int]) -> NetworkProblem:
+def restrict(p: NetworkProblem, park: dict[int, int] | np.ndarray, hub: dict[int, int] | np.ndarray) -> NetworkProblem:
     """``p`` with only the given tier-1 and tier-0 candidates allowed (others forbidden, their links
-    dropped): the facility-location problem left once the upper tiers are chosen."""
+    dropped); ``park``/``hub`` are the relaxation's choice (group -> candidate) or boolean masks."""
     from dataclasses import replace
 
     keep = [np.zeros(p.tiers[0].size, bool), np.zeros(p.tiers[1].size, bool), np.ones(p.tiers[2].size, bool)]
-    keep[0][list(hub.values())] = True
-    keep[1][list(park.values())] = True
+    for t, choice in ((0, hub), (1, park)):
+        if isinstance(choice, dict):
+            keep[t][list(choice.values())] = True
+        else:
+            keep[t] |= np.asarray(choice, dtype=bool)
     tiers = tuple(replace(t, forbidden=t.forbidden | ~k) for t, k in zip(p.tiers, keep))
     links = []
     for t, lk in enumerate(p.links):

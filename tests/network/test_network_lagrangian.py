@@ -11,7 +11,13 @@ import pytest
 from network_cases import OPTS, random_network
 
 from siting.core.network import CountRule, Links, NetworkProblem, Tier
-from siting.network.lagrangian import eliminate, lagrangian_value, nested_structure, restrict, solve_lagrangian
+from siting.network.lagrangian import (
+    eliminate,
+    lagrangian_value,
+    nested_structure,
+    restrict,
+    solve_lagrangian,
+)
 from siting.network.polish import tree_cost
 from siting.network.verify import verify_network
 from siting.pipeline.run import solve_network
