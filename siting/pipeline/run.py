@@ -81,10 +81,9 @@ def solve_network(
         Formulation switches of :func:`~siting.model.multitier.build_multitier` (for tests and
         benchmarks; the defaults are the fast exact choice).
     warm_start
-        Where the assignments are continuous: if HiGHS has not closed the gap after a short first attempt
-        (10 s, or 10 % of the time limit), restart it from the better of its incumbent and a rounded and
-        polished LP solution (:mod:`siting.network.start`) for the rest of the time. The bound stays
-        HiGHS's.
+        Where the assignments are continuous: solve the LP relaxation first and start HiGHS from its rounded
+        and polished solution (:func:`siting.network.start.solve_escalating`); the bound is the better of
+        HiGHS's and the LP's.
     decompose
         Take the Lagrangian route (:mod:`siting.network.lagrangian`) where it applies and the MIP would be
         too large for its strong form (one site per group on the upper tiers, a large bottom level); the
