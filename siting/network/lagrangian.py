@@ -367,3 +367,58 @@ def prefer_lagrangian(p: NetworkProblem, *, max_path_vars: int = 60_000) -> bool
         return False
     parents = np.bincount(p.links[T - 2].child, minlength=p.tiers[T - 1].size)
     return int(parents[p.links[T - 1].parent].sum()) > max_path_vars
+
+
+def solve_by_lagrangian(problem: NetworkProblem, nested: NestedStructure, *, options: Any,
+                        solve: Callable[[NetworkProblem, Any], Any], log: Any = None) -> Any:
+    """The Lagrangian route: the bound is the best :math:`L(\\lambda)`, the incumbent the best
+    facility-location MIP left once the relaxation's parks and hubs are fixed (``solve(problem, options)``,
+    e.g. :func:`siting.pipeline.run.solve_network` without decomposition), polished by local search over the
+    full candidate sets. Returns a :class:`~siting.core.network.NetworkResult` of ``problem``."""
+    from dataclasses import replace
+
+    from siting.core.errors import InfeasibleError
+    from siting.core.network import NetworkResult
+    from siting.core.options import relative_gap
+    from siting.core.results import SolutionStatus, SolveInfo, TerminationCondition
+    from siting.model.tree import cheapest_tree
+    from siting.network.polish import polish_open_sets
+
+    say = log or (lambda _s: None)
+    t0 = time.perf_counter()
+    limit = options.time_limit_s if options.time_limit_s is not None else 300.0
+    deadline = t0 + limit
+
+    def restricted(park: dict[int, int], hub: dict[int, int]) -> Any:
+        left = deadline - time.perf_counter()
+        if left < 1.0:
+            return None
+        sub = replace(options, time_limit_s=min(30.0, max(1.0, 0.5 * left)), verbose=False,
+                      mip_rel_gap=min(options.mip_rel_gap, 1e-3))
+        try:
+            r = solve(restrict(problem, park, hub), sub)
+        except InfeasibleError:
+            return None
+        return r if r.has_solution else None
+
+    say("large bottom level with one site per group above: Lagrangian route (siting.network.lagrangian)")
+    lb, best, stats = solve_lagrangian(problem, nested, restricted, time_limit_s=0.85 * limit,
+                                       gap=options.mip_rel_gap, log=say)
+    params = {"objective": problem.objective, "budget_cny": problem.budget_cny,
+              "single_sourcing": problem.single_sourcing}
+    if best is None:
+        info = SolveInfo(TerminationCondition.TIME_LIMIT, SolutionStatus.NO_SOLUTION, bound=lb,
+                         solve_seconds=time.perf_counter() - t0, solver="lagrangian", options=options.to_dict())
+        return NetworkResult(name=problem.name, info=info, objective_kind=problem.objective, params=params)
+    opened, obj = polish_open_sets(problem, tuple(best.open), seconds=max(0.0, deadline - time.perf_counter()))
+    used, flow = cheapest_tree(problem, opened)
+    gap = relative_gap(obj, lb)
+    done = gap <= options.mip_rel_gap
+    info = SolveInfo(TerminationCondition.OPTIMAL if done else TerminationCondition.TIME_LIMIT,
+                     SolutionStatus.OPTIMAL if done else SolutionStatus.FEASIBLE, objective=obj, bound=lb, gap=gap,
+                     solve_seconds=time.perf_counter() - t0, solver=f"lagrangian + {best.info.solver}",
+                     options=options.to_dict())
+    say(f"lagrangian route: {stats['iterations']} iterations, {stats['incumbents']} restricted solves, "
+        f"objective {obj:,.0f}, bound {lb:,.0f} (gap {100 * gap:.3f} %)")
+    return NetworkResult(name=problem.name, info=info, open=opened, link_used=used, link_flow=flow,
+                         objective_kind=problem.objective, params=params)

@@ -293,4 +293,9 @@ def solve_escalating(built: Any, comp: Any, *, options: Any, build_seconds: floa
     if math.isfinite(lp_bound) and not (info.bound >= lp_bound) and info.has_solution:
         say(f"bound: the LP relaxation's ({lp_bound / built.objective_scale:,.0f}) is better than HiGHS's")
         info = replace(info, bound=lp_bound, gap=relative_gap(info.objective, lp_bound))
+    if info.has_solution and info.gap <= options.mip_rel_gap and not info.proven_optimal:
+        from siting.core.results import SolutionStatus, TerminationCondition
+
+        # the requested gap is proven (by the start and HiGHS's or the LP's bound): optimal within it
+        info = replace(info, termination=TerminationCondition.OPTIMAL, status=SolutionStatus.OPTIMAL)
     return info

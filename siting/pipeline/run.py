@@ -106,7 +106,13 @@ def solve_network(
 
         nested = nested_structure(problem) if prefer_lagrangian(problem) else None
         if nested is not None:
-            return _solve_by_lagrangian(problem, nested, options=options, say=say)
+            from siting.network.lagrangian import solve_by_lagrangian
+
+            def restricted(q: NetworkProblem, opts: SolverOptions) -> NetworkResult:
+                return solve_network(q, options=opts, precheck=False, diagnose=False, warm_start=False,
+                                     decompose=False)
+
+            return solve_by_lagrangian(problem, nested, options=options, solve=restricted, log=say)
     t0 = time.perf_counter()
     built = build_multitier(problem, strong=strong, relax_assignments=relax_assignments)
     build_s = time.perf_counter() - t0
@@ -135,21 +141,7 @@ def solve_network(
         return NetworkResult(name=problem.name, info=info, objective_kind=problem.objective, params=params)
     opened, used, flow = built.solution()
     if built.tree_lp and not (info.proven_optimal or (math.isfinite(info.gap) and info.gap <= options.mip_rel_gap)):
-        # stopped early: polish the incumbent's open sets by local search (exact pricing of each open set)
-        from siting.network.polish import polish_open_sets, tree_cost
-
-        budget_s = min(20.0, max(5.0, 0.2 * (options.time_limit_s or 60.0)))
-        t1 = time.perf_counter()
-        before = tree_cost(problem, list(opened))
-        new_open, after = polish_open_sets(problem, opened, seconds=budget_s)
-        say(f"polish: {before:,.0f} -> {after:,.0f} CNY/yr in {time.perf_counter() - t1:.1f} s")
-        if after < before:
-            for t, o in enumerate(new_open):
-                for j, v in enumerate(o):
-                    var = built.model.y[int(built.y_offset[t] + j)]
-                    if not var.fixed:
-                        var.set_value(1.0 if v else 0.0, skip_validation=True)
-            opened, used, flow = built.solution()
+        opened, used, flow = _polish_incumbent(built, opened, options=options, say=say)
     if built.tree_lp:
         # the cheapest-tree pass may only lower the cost: report the model's objective at the loaded solution
         import pyomo.environ as pyo
@@ -168,53 +160,25 @@ def solve_network(
     )
 
 
-def _solve_by_lagrangian(problem: NetworkProblem, nested: Any, *, options: SolverOptions,
-                         say: Callable[[str], None]) -> NetworkResult:
-    """The Lagrangian route (:mod:`siting.network.lagrangian`): the bound is the best :math:`L(\\lambda)`,
-    the incumbent the best facility-location MIP left once the relaxation's parks and hubs are fixed,
-    polished by local search over the full candidate sets."""
-    from siting.core.results import SolutionStatus, SolveInfo
-    from siting.model.tree import cheapest_tree
-    from siting.network.lagrangian import restrict, solve_lagrangian
-    from siting.network.polish import polish_open_sets
+def _polish_incumbent(built: Any, opened: tuple[np.ndarray, ...], *, options: SolverOptions,
+                      say: Callable[[str], None]) -> tuple[tuple[np.ndarray, ...], ...]:
+    """Stopped early: polish the incumbent's open sets by local search (exact pricing of each open set) and
+    load the better ones into the model; returns ``built.solution()``."""
+    from siting.network.polish import polish_open_sets, tree_cost
 
-    t0 = time.perf_counter()
-    limit = options.time_limit_s if options.time_limit_s is not None else 300.0
-    deadline = t0 + limit
-
-    def restricted(park: dict[int, int], hub: dict[int, int]) -> NetworkResult | None:
-        left = deadline - time.perf_counter()
-        if left < 1.0:
-            return None
-        sub = replace(options, time_limit_s=min(30.0, max(1.0, 0.5 * left)), verbose=False,
-                      mip_rel_gap=min(options.mip_rel_gap, 1e-3))
-        try:
-            r = solve_network(restrict(problem, park, hub), options=sub, precheck=False, diagnose=False,
-                              warm_start=False, decompose=False)
-        except InfeasibleError:
-            return None
-        return r if r.has_solution else None
-
-    say("large bottom level with one site per group above: Lagrangian route (siting.network.lagrangian)")
-    lb, best, stats = solve_lagrangian(problem, nested, restricted, time_limit_s=0.85 * limit,
-                                       gap=options.mip_rel_gap, log=say)
-    params = {"objective": problem.objective, "budget_cny": problem.budget_cny, "single_sourcing": problem.single_sourcing}
-    if best is None:
-        info = SolveInfo(TerminationCondition.TIME_LIMIT, SolutionStatus.NO_SOLUTION, bound=lb,
-                         solve_seconds=time.perf_counter() - t0, solver="lagrangian", options=options.to_dict())
-        return NetworkResult(name=problem.name, info=info, objective_kind=problem.objective, params=params)
-    opened, obj = polish_open_sets(problem, tuple(best.open), seconds=max(0.0, deadline - time.perf_counter()))
-    used, flow = cheapest_tree(problem, opened)
-    gap = relative_gap(obj, lb)
-    done = gap <= options.mip_rel_gap
-    info = SolveInfo(TerminationCondition.OPTIMAL if done else TerminationCondition.TIME_LIMIT,
-                     SolutionStatus.OPTIMAL if done else SolutionStatus.FEASIBLE, objective=obj, bound=lb, gap=gap,
-                     solve_seconds=time.perf_counter() - t0, solver=f"lagrangian + {best.info.solver}",
-                     options=options.to_dict())
-    say(f"lagrangian route: {stats['iterations']} iterations, {stats['incumbents']} restricted solves, "
-        f"objective {obj:,.0f}, bound {lb:,.0f} (gap {100 * gap:.3f} %)")
-    return NetworkResult(name=problem.name, info=info, open=opened, link_used=used, link_flow=flow,
-                         objective_kind=problem.objective, params=params)
+    problem = built.problem
+    budget_s = min(20.0, max(5.0, 0.2 * (options.time_limit_s or 60.0)))
+    t1 = time.perf_counter()
+    before = tree_cost(problem, list(opened))
+    new_open, after = polish_open_sets(problem, opened, seconds=budget_s)
+    say(f"polish: {before:,.0f} -> {after:,.0f} CNY/yr in {time.perf_counter() - t1:.1f} s")
+    if after < before:
+        for t, o in enumerate(new_open):
+            for j, v in enumerate(o):
+                var = built.model.y[int(built.y_offset[t] + j)]
+                if not var.fixed:
+                    var.set_value(1.0 if v else 0.0, skip_validation=True)
+    return built.solution()
 
 
 def diagnose_infeasible(built: Any, *, options: SolverOptions, log: Callable[[str], None] | None = None) -> list[Defect]:
