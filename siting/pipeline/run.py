@@ -149,6 +149,8 @@ def solve_network(
         obj = float(pyo.value(built.model.obj.expr)) / built.objective_scale
         if obj <= info.objective * (1 + 1e-9) + 1e-6:
             info = replace(info, objective=obj, gap=relative_gap(obj, info.bound))
+            if info.gap <= options.mip_rel_gap and not info.proven_optimal:  # the polish closed the gap
+                info = replace(info, termination=TerminationCondition.OPTIMAL, status=type(info.status).OPTIMAL)
     return NetworkResult(
         name=problem.name,
         info=info,
