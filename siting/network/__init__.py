@@ -1,8 +1,10 @@
 """Floor 5: what the multi-tier model needs beyond its formulation.
 
 - :mod:`~siting.network.precheck`: infeasibility visible in the data, named before solving.
-- :mod:`~siting.network.start`: warm start (LP rounding, repair) and the escalating solve.
+- :mod:`~siting.network.start`: warm start (LP rounding, repair) and the solve from the LP.
 - :mod:`~siting.network.polish`: local search over open sets, priced by the cheapest tree.
+- :mod:`~siting.network.lagrangian`: Lagrangian bound and route for express-type networks too large for the
+  strong MIP (one site per group on the upper tiers).
 - :mod:`~siting.network.verify`: the independent verifier of a multi-tier answer.
 - :func:`cheapest_tree` (from :mod:`siting.model.tree`): the cheapest assignment tree of given open sets.
 """

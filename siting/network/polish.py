@@ -2,7 +2,7 @@
 
 When HiGHS stops at its time limit with a gap above the target, its incumbent can often be improved cheaply:
 for open sets of an uncapacitated tree the best assignment is the exact cheapest-tree pass
-(:func:`siting.model.multitier._cheapest_tree`), so a candidate open set is priced in milliseconds.
+(:func:`siting.model.tree.cheapest_tree`), so a candidate open set is priced in milliseconds.
 :func:`polish_open_sets` runs first-improvement passes of two moves per tier, keeping every count rule,
 required/forbidden site and the co-location rule satisfied:
 

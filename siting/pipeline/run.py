@@ -62,6 +62,7 @@ def solve_network(
     relax_assignments: bool = True,
     warm_start: bool = True,
     progress: Any = None,
+    decompose: bool = True,
 ) -> NetworkResult:
     """Build and solve the multi-tier model of ``problem``.
 
@@ -82,10 +83,13 @@ def solve_network(
         Formulation switches of :func:`~siting.model.multitier.build_multitier` (for tests and
         benchmarks; the defaults are the fast exact choice).
     warm_start
-        Where the assignments are continuous: if HiGHS has not closed the gap after a short first attempt
-        (10 s, or 10 % of the time limit), restart it from the better of its incumbent and a rounded and
-        polished LP solution (:mod:`siting.network.start`) for the rest of the time. The bound stays
-        HiGHS's.
+        Where the assignments are continuous: solve the LP relaxation first and start HiGHS from its rounded
+        and polished solution (:func:`siting.network.start.solve_escalating`); the bound is the better of
+        HiGHS's and the LP's.
+    decompose
+        Take the Lagrangian route (:mod:`siting.network.lagrangian`) where it applies and the MIP would be
+        too large for its strong form (one site per group on the upper tiers, a large bottom level); the
+        bound is then the best Lagrangian bound.
     progress
         A :class:`siting.outputs.terminal.Progress` (steps ``build``, ``solve``, ``polish``); default silent.
 
@@ -104,6 +108,10 @@ def solve_network(
         defects = precheck_network(problem)
         if defects:
             raise InfeasibleError(defects)
+    if decompose and strong == "auto" and relax_assignments:
+        decomposed = _lagrangian_route(problem, options=options, say=say)
+        if decomposed is not None:
+            return decomposed
     t0 = time.perf_counter()
     with progress.step("build"):
         built = build_multitier(problem, strong=strong, relax_assignments=relax_assignments)
@@ -134,29 +142,10 @@ def solve_network(
         return NetworkResult(name=problem.name, info=info, objective_kind=problem.objective, params=params)
     opened, used, flow = built.solution()
     if built.tree_lp and not (info.proven_optimal or (math.isfinite(info.gap) and info.gap <= options.mip_rel_gap)):
-        # stopped early: polish the incumbent's open sets by local search (exact pricing of each open set)
-        from siting.network.polish import polish_open_sets, tree_cost
-
-        budget_s = min(20.0, max(5.0, 0.2 * (options.time_limit_s or 60.0)))
-        t1 = time.perf_counter()
         with progress.step("polish"):
-            before = tree_cost(problem, list(opened))
-            new_open, after = polish_open_sets(problem, opened, seconds=budget_s)
-        say(f"polish: {before:,.0f} -> {after:,.0f} CNY/yr in {time.perf_counter() - t1:.1f} s")
-        if after < before:
-            for t, o in enumerate(new_open):
-                for j, v in enumerate(o):
-                    var = built.model.y[int(built.y_offset[t] + j)]
-                    if not var.fixed:
-                        var.set_value(1.0 if v else 0.0, skip_validation=True)
-            opened, used, flow = built.solution()
+            opened, used, flow = _polish_incumbent(built, opened, options=options, say=say)
     if built.tree_lp:
-        # the cheapest-tree pass may only lower the cost: report the model's objective at the loaded solution
-        import pyomo.environ as pyo
-
-        obj = float(pyo.value(built.model.obj.expr)) / built.objective_scale
-        if obj <= info.objective * (1 + 1e-9) + 1e-6:
-            info = replace(info, objective=obj, gap=relative_gap(obj, info.bound))
+        info = _info_at_loaded_solution(built, info, options=options)
     return NetworkResult(
         name=problem.name,
         info=info,
@@ -166,6 +155,56 @@ def solve_network(
         objective_kind=problem.objective,
         params=params,
     )
+
+
+def _info_at_loaded_solution(built: Any, info: Any, *, options: SolverOptions) -> Any:
+    """The cheapest-tree pass and the polish may only lower the cost: report the model's objective at the
+    loaded solution (and optimal within the gap when the polish closed it)."""
+    import pyomo.environ as pyo
+
+    obj = float(pyo.value(built.model.obj.expr)) / built.objective_scale
+    if obj <= info.objective * (1 + 1e-9) + 1e-6:
+        info = replace(info, objective=obj, gap=relative_gap(obj, info.bound))
+        if info.gap <= options.mip_rel_gap and not info.proven_optimal:  # the polish closed the gap
+            info = replace(info, termination=TerminationCondition.OPTIMAL, status=type(info.status).OPTIMAL)
+    return info
+
+
+def _lagrangian_route(problem: NetworkProblem, *, options: SolverOptions,
+                      say: Callable[[str], None]) -> NetworkResult | None:
+    """The Lagrangian route (:mod:`siting.network.lagrangian`) when it applies and the strong MIP would be too
+    large; ``None`` otherwise. Its restricted problems are solved by :func:`solve_network` itself."""
+    from siting.network.lagrangian import nested_structure, prefer_lagrangian, solve_by_lagrangian
+
+    nested = nested_structure(problem) if prefer_lagrangian(problem) else None
+    if nested is None:
+        return None
+
+    def restricted(q: NetworkProblem, opts: SolverOptions) -> NetworkResult:
+        return solve_network(q, options=opts, precheck=False, diagnose=False, warm_start=False, decompose=False)
+
+    return solve_by_lagrangian(problem, nested, options=options, solve=restricted, log=say)
+
+
+def _polish_incumbent(built: Any, opened: tuple[np.ndarray, ...], *, options: SolverOptions,
+                      say: Callable[[str], None]) -> tuple[tuple[np.ndarray, ...], ...]:
+    """Stopped early: polish the incumbent's open sets by local search (exact pricing of each open set) and
+    load the better ones into the model; returns ``built.solution()``."""
+    from siting.network.polish import polish_open_sets, tree_cost
+
+    problem = built.problem
+    budget_s = min(20.0, max(5.0, 0.2 * (options.time_limit_s or 60.0)))
+    t1 = time.perf_counter()
+    before = tree_cost(problem, list(opened))
+    new_open, after = polish_open_sets(problem, opened, seconds=budget_s)
+    say(f"polish: {before:,.0f} -> {after:,.0f} CNY/yr in {time.perf_counter() - t1:.1f} s")
+    if after < before:
+        for t, o in enumerate(new_open):
+            for j, v in enumerate(o):
+                var = built.model.y[int(built.y_offset[t] + j)]
+                if not var.fixed:
+                    var.set_value(1.0 if v else 0.0, skip_validation=True)
+    return built.solution()
 
 
 def diagnose_infeasible(built: Any, *, options: SolverOptions, log: Callable[[str], None] | None = None) -> list[Defect]:

@@ -71,13 +71,14 @@ def test_nearly_integral_lp_starts_cold(express):
 
 
 @pytest.mark.solver
-def test_escalation_restarts_from_a_start_when_the_first_attempt_times_out(monkeypatch):
+def test_solve_starts_from_the_lp_and_keeps_the_best_proven_bound(monkeypatch):
+    """One LP, then one MIP from the rounded and polished start; a bound worse than the LP's is replaced by
+    the LP's (both are proven bounds)."""
     from dataclasses import replace
 
     import siting.solvers.highs as highs_mod
     import siting.pipeline.run as run_mod
 
-    from siting.core.results import TerminationCondition
     from siting.network.verify import verify_network
 
     problem = build_problem(load_scenario(REPO / "models" / "example.toml"))
@@ -87,14 +88,70 @@ def test_escalation_restarts_from_a_start_when_the_first_attempt_times_out(monke
     def spy(model, **kw):
         info = real(model, **kw)
         calls.append(kw)
-        if len(calls) == 1:  # pretend the short first attempt ran out of time
-            info = replace(info, termination=TerminationCondition.TIME_LIMIT)
-        return info
+        return replace(info, bound=info.bound - 1e6)  # pretend HiGHS proved less than its root LP
 
     monkeypatch.setattr(highs_mod, "solve_to_info", spy)
     res = run_mod.solve_network(problem, options=SolverOptions(time_limit_s=60, mip_rel_gap=1e-6, threads=1))
-    assert len(calls) == 2
-    assert calls[0]["options"].time_limit_s == 10.0  # max(10 s, 10 % of 60 s)
-    assert calls[1]["start"] is not None and calls[1]["options"].time_limit_s <= 60
-    assert res.info.proven_optimal
+    assert len(calls) == 1 and calls[0]["options"].time_limit_s <= 60
     assert verify_network(problem, res).ok
+    built = build_multitier(problem)
+    lp = highs_mod.run_highs(compile_model(built.model), options=SolverOptions(threads=1), relax=True, load=False)
+    assert res.info.bound == pytest.approx(lp.objective / built.objective_scale, rel=1e-9)
+    assert res.info.bound <= res.info.objective * (1 + 1e-9)
+
+
+@pytest.mark.solver
+def test_warm_start_without_the_lp_rounds_reachable_demand(express, monkeypatch):
+    """When the LP does not finish (a loaded machine), the start rounds a combinatorial score: still a
+    feasible point of the model, polished, and no LP bound is claimed."""
+    import siting.solvers.highs as highs_mod
+    from siting.network.start import reach_scores
+
+    scores = reach_scores(express)
+    assert all(np.all((s >= 0) & (s <= 1)) for s in scores)
+    opened = round_open_sets(express, scores)
+    assert opened is not None and all(rules_ok(express, t, opened[t]) for t in range(express.n_tiers))
+
+    real = highs_mod.run_highs
+
+    def no_lp(comp, **kw):
+        out = real(comp, **kw)
+        if kw.get("relax"):
+            out.has_solution = False  # as if the LP's time limit had struck
+        return out
+
+    monkeypatch.setattr(highs_mod, "run_highs", no_lp)
+    built = build_multitier(express)
+    comp = compile_model(built.model)
+    x0, info = network_warm_start(built, comp, options=SolverOptions(mip_rel_gap=1e-9, threads=1),
+                                  polish_seconds=1.0)
+    assert x0 is not None and _feasible(comp, x0)
+    assert info["lp_bound_cny"] == -np.inf and info["polished_cny"] <= info["rounded_cny"] * (1 + 1e-12)
+
+
+@pytest.mark.solver
+def test_warm_start_falls_back_to_the_aggregated_lp(express, monkeypatch):
+    """When only the strong LP fails, the aggregated formulation's LP gives the scores and a (weaker) bound."""
+    import siting.solvers.highs as highs_mod
+
+    built = build_multitier(express)
+    comp = compile_model(built.model)
+    strong = highs_mod.run_highs(comp, options=SolverOptions(threads=1), relax=True, load=False)
+    real = highs_mod.run_highs
+    seen = []
+
+    def first_lp_fails(c, **kw):
+        out = real(c, **kw)
+        if kw.get("relax"):
+            seen.append(c)
+            if len(seen) == 1:
+                out.has_solution = False
+        return out
+
+    monkeypatch.setattr(highs_mod, "run_highs", first_lp_fails)
+    x0, info = network_warm_start(built, comp, options=SolverOptions(mip_rel_gap=1e-9, threads=1),
+                                  polish_seconds=1.0)
+    assert len(seen) == 2 and seen[1].data.num_col < comp.data.num_col
+    assert x0 is not None and _feasible(comp, x0)
+    assert info["lp_bound_cny"] <= strong.objective / built.objective_scale * (1 + 1e-9)
+    assert info["lp_bound_cny"] <= info["polished_cny"]
