@@ -12,7 +12,7 @@ import numpy as np
 from siting.core.errors import InputError
 from siting.core.problem import Problem
 from siting.model import MODELS
-from siting.provenance.checks import Checks, DEG_TOL, values_close, show_some
+from siting.provenance.checks import read_certificate, Checks, DEG_TOL, values_close, show_some
 from siting.provenance.checks import certificate_vs_summary, read_layers, read_summary, REL_TOL
 
 
@@ -192,14 +192,12 @@ def _verify_and_compare(problem: Problem, manifest: dict[str, Any], model: str, 
                         open_: np.ndarray, x: np.ndarray, summary: dict[str, Any] | None, fids: list[str],
                         checks: Checks) -> None:
     """The independent verifier on the reconstructed solution, then summary.json against it."""
-    from siting.core.results import Result, SolutionStatus, SolveInfo
+    from siting.core.results import Result, SolutionStatus
     from siting.single.verify import verify
 
     cert = manifest.get("certificate", {})
-    try:
-        info = SolveInfo.from_dict(cert)
-    except ValueError as exc:
-        checks.add("certificate readable", str(exc))
+    info = read_certificate(manifest, checks)
+    if info is None:
         return
     verdict = verify(problem, Result(model, info, open_, x, params))
     failed = {p.split(":", 1)[0]: p.split(":", 1)[1].strip() if ":" in p else p for p in verdict.problems}

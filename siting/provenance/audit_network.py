@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from siting.provenance.checks import show_some
+from siting.provenance.checks import read_certificate, show_some
 from siting.core.errors import InputError
 
 __all__ = ["scenario_inputs", "run_parameters", "run_manifest", "audit_network_run"]
@@ -101,7 +101,6 @@ def audit_network_run(run_dir: Path, manifest: dict[str, Any], checks: Any, *, s
                       layers: dict[str, Any] | None, compare: Any) -> None:
     """Add the checks of a scenario run to ``checks`` (see :func:`siting.provenance.audit.audit`)."""
     from siting.core.network import NetworkResult
-    from siting.core.results import SolveInfo
     from siting.network.verify import verify_network
 
     prm = manifest.get("parameters", {})
@@ -126,10 +125,8 @@ def audit_network_run(run_dir: Path, manifest: dict[str, Any], checks: Any, *, s
     opened = _opened(problem, fac, checks)
     used, flow = _links_used(problem, asg, checks)
     cert = manifest.get("certificate", {})
-    try:
-        info = SolveInfo.from_dict(cert)
-    except ValueError as exc:
-        checks.add("certificate readable", str(exc))
+    info = read_certificate(manifest, checks)
+    if info is None:
         return
     result = NetworkResult(scen.name, info, tuple(opened), tuple(used), tuple(flow), objective_kind=problem.objective)
     verdict = verify_network(problem, result)

@@ -118,3 +118,15 @@ def certificate_vs_summary(cert: dict[str, Any], summary: dict[str, Any], checks
     verification = cert.get("verification") or {}
     checks.add("the run's own verification passed",
                None if verification.get("ok") else f"recorded problems: {show_some(verification.get('problems', []))}")
+
+
+def read_certificate(manifest: dict[str, Any], checks: Checks) -> Any:
+    """The run's certificate (``manifest.json``) as a :class:`~siting.core.results.SolveInfo`; ``None`` (and a
+    failed "certificate readable" check) when it cannot be read."""
+    from siting.core.results import SolveInfo
+
+    try:
+        return SolveInfo.from_dict(manifest.get("certificate", {}))
+    except ValueError as exc:
+        checks.add("certificate readable", str(exc))
+        return None
