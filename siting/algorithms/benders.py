@@ -37,9 +37,11 @@ from siting.algorithms.benders_cuts import (
     SortedCosts,
     cut_level,
     make_cuts,
+    separate,
     sorted_costs,
     subproblem_values,
 )
+from siting.algorithms.benders_tree import branch_and_cut
 from siting.algorithms.common import check_p, make_solve_info
 from siting.algorithms.heuristics import (
     assignment_from_open,
@@ -188,8 +190,7 @@ def _lp_phase(master: _Master, sc: SortedCosts, w: np.ndarray, y_core: np.ndarra
         found = 0
         for lam in (0.5, 1.0):
             y_sep = lam * y_lp + (1.0 - lam) * y_core
-            k = cut_level(sc, y_sep, level="first")
-            phi = subproblem_values(sc, y_sep, k)
+            k, phi = separate(sc, y_sep)
             ub_lp = min(ub_lp, float(w @ phi))
             # the cut of level k evaluated at the LP point (subproblem_values with k given)
             viol = subproblem_values(sc, y_lp, k) - theta > 1e-7 * np.maximum(1.0, np.abs(theta))
@@ -220,6 +221,9 @@ def solve_pmedian_benders(
     max_lp_iter: int = 500,
     max_mip_rounds: int = 200,
     interrupt: bool = True,
+    tree: str = "own",
+    heuristics: bool = True,
+    node_limit: int | None = None,
     trace: bool = False,
 ) -> Result:
     """Solve the p-median problem exactly by Benders decomposition (module docstring).
@@ -236,6 +240,14 @@ def solve_pmedian_benders(
         Caps on LP cut rounds and master MIP solves.
     interrupt
         Stop a master MIP at its first improving solution that the cuts undervalue (:meth:`_Master.watch`).
+    tree
+        ``"own"``: our branch-and-Benders-cut (:func:`~siting.algorithms.benders_tree.branch_and_cut`, cuts
+        at every node); ``"highs"``: iterated HiGHS master MIPs.
+    heuristics
+        ``False`` turns off the greedy start and every local search (the tree then finds the optimum from
+        its integral nodes alone; for tests of the tree).
+    node_limit
+        Stop our tree after this many nodes (``ITERATION_LIMIT``, with the bound of the open nodes).
 
     Returns
     -------
@@ -244,6 +256,8 @@ def solve_pmedian_benders(
         the LP bound and the candidates fixed by reduced costs.
     """
     check_p(problem, p)
+    if tree not in ("own", "highs"):
+        raise ValueError(f"tree must be 'own' or 'highs', got {tree!r}")
     t0 = time.perf_counter()
     deadline = None if options.time_limit_s is None else t0 + options.time_limit_s
     cost = dense_costs(problem, use_time=use_time)
@@ -255,40 +269,85 @@ def solve_pmedian_benders(
     margin = 1.0 - 1e-6 if integral else 0.0
 
     th = time.perf_counter()
-    greedy = p * cost.size <= GREEDY_WORK
-    if greedy:
-        best_open = pmedian_heuristic(cost, w, p, required=problem.required, forbidden=problem.forbidden,
-                                      deadline=deadline)
-        best_val = _value(problem, cost, best_open)
-    else:  # the greedy's p passes over the matrix cost more than they save: start from the LP's rounding
-        best_open, best_val = np.zeros(0, dtype=np.int64), math.inf
+    best_val, best_open, greedy = _greedy_start(problem, cost, w, p, heuristics=heuristics, deadline=deadline)
     heur_s = time.perf_counter() - th
     tb = time.perf_counter()
     master = _Master(problem, sc, p, options)
     for key, val in {**BENDERS_HIGHS_OPTIONS, **options.extra}.items():
         master.h.setOptionValue(key, val)
-    if interrupt:
+    if interrupt and tree == "highs":
         master.watch(sc, w)
-    allowed = (~problem.forbidden).astype(np.float64)
-    y_core = allowed * (p / allowed.sum())
-    if greedy:
-        y_inc = np.zeros(problem.n_candidates)
-        y_inc[best_open] = 1.0
-        master.add(make_cuts(sc, y_inc, np.arange(problem.n_demand), level=level))
-        y_core = 0.5 * y_inc + 0.5 * y_core
+    y_core = _core_point(master, sc, problem, p, best_open if greedy else None, level=level)
     build_s = time.perf_counter() - tb + (tb - t0 - heur_s)
     lb, y_lp, lp_iter, _ = _lp_phase(master, sc, w, y_core, level=level, lp_rel_tol=lp_rel_tol,
                                      max_iter=max_lp_iter, deadline=deadline, trace=trace)
     bound = _ceil(lb, integral)
     lp_bound = lb
     start = np.argsort(-np.where(problem.forbidden, -1.0, y_lp), kind="stable")[:p]
-    best_val, best_open, hs = improve_from(problem, cost, p, start, fixed=False, best_val=best_val,
-                                           best_open=best_open, deadline=deadline)
-    heur_s += hs
+    if heuristics:
+        best_val, best_open, hs = improve_from(problem, cost, p, start, fixed=False, best_val=best_val,
+                                               best_open=best_open, deadline=deadline)
+        heur_s += hs
     n_fixed = 0
     if best_val > bound + _tol(best_val, options) and math.isfinite(lb):
         n_fixed = _fix_by_reduced_cost(master, lb, best_val - margin, problem)
-    rounds, term = 0, TerminationCondition.OPTIMAL
+    best_val, best_open, bound, term, rounds, hs, tree_stats = _search(
+        master, sc, problem, cost, p, best_val, best_open, bound, lb, integral=integral, tree=tree,
+        level=level, options=options, deadline=deadline, node_limit=node_limit, heuristics=heuristics,
+        max_mip_rounds=max_mip_rounds, trace=trace)
+    heur_s += hs
+    proven = best_val <= bound + _tol(best_val, options)
+    if not proven and term is TerminationCondition.OPTIMAL:
+        term = TerminationCondition.ITERATION_LIMIT
+    stats = {"p": p, "method": "benders", "lp_iterations": lp_iter, "mip_rounds": rounds, "cuts": master.n_cuts,
+             "cut_nonzeros": master.nnz, "lp_bound": round(lp_bound, 6), "fixed_by_reduced_cost": n_fixed,
+             "heuristic_seconds": round(heur_s, 4), "integral_objective": integral, "tree": tree, **tree_stats}
+    return _result(problem, cost, best_open, best_val, bound, term, proven, build_s,
+                   time.perf_counter() - t0 - build_s, options, f"highs {master.h.version()} (Benders)", stats)
+
+
+def _greedy_start(problem: Problem, cost: np.ndarray, w: np.ndarray, p: int, *, heuristics: bool,
+                  deadline: float | None) -> tuple[float, np.ndarray, bool]:
+    """Greedy + vertex substitution when its ``p`` passes over the matrix are cheap enough (else the first
+    incumbent comes from the LP phase's rounding). Returns (value, open sites, whether it ran)."""
+    if not (heuristics and p * cost.size <= GREEDY_WORK):
+        return math.inf, np.zeros(0, dtype=np.int64), False
+    best_open = pmedian_heuristic(cost, w, p, required=problem.required, forbidden=problem.forbidden,
+                                  deadline=deadline)
+    return _value(problem, cost, best_open), best_open, True
+
+
+def _core_point(master: _Master, sc: SortedCosts, problem: Problem, p: int, start: np.ndarray | None, *,
+                level: str) -> np.ndarray:
+    """The in-out core point (uniform over the allowed sites, halfway to the start's sites when there is a
+    start, whose cuts then seed the master)."""
+    allowed = (~problem.forbidden).astype(np.float64)
+    y_core = allowed * (p / allowed.sum())
+    if start is None:
+        return y_core
+    y_inc = np.zeros(problem.n_candidates)
+    y_inc[start] = 1.0
+    master.add(make_cuts(sc, y_inc, np.arange(problem.n_demand), level=level))
+    return 0.5 * y_inc + 0.5 * y_core
+
+
+def _search(master: _Master, sc: SortedCosts, problem: Problem, cost: np.ndarray, p: int, best_val: float,
+            best_open: np.ndarray, bound: float, lb: float, *, integral: bool, tree: str, level: str,
+            options: SolverOptions, deadline: float | None, node_limit: int | None, heuristics: bool,
+            max_mip_rounds: int, trace: bool
+            ) -> tuple[float, np.ndarray, float, TerminationCondition, int, float, dict]:
+    """After the LP phase: our tree or iterated HiGHS MIPs. Returns (incumbent value, incumbent, bound,
+    termination, MIP rounds, heuristic seconds, tree statistics)."""
+    rounds, term, heur_s = 0, TerminationCondition.OPTIMAL, 0.0
+    if best_val <= bound + _tol(best_val, options):
+        return best_val, best_open, bound, term, rounds, heur_s, {}
+    if tree == "own":
+        best_val, best_open, tree_lb, term, ts = branch_and_cut(
+            master, sc, problem, cost, p, best_val=best_val, best_open=best_open, root_bound=lb,
+            integral=integral, rel_gap=float(options.mip_rel_gap), deadline=deadline, node_limit=node_limit,
+            heuristic_every=8 if heuristics else 0, trace=trace)
+        return best_val, best_open, max(bound, _ceil(tree_lb, integral)), term, 0, ts.heuristic_seconds, \
+            ts.as_dict()
     while best_val > bound + _tol(best_val, options) and rounds < max_mip_rounds:
         rounds += 1
         best_val, best_open, bound, done, term, hs = _mip_round(
@@ -297,14 +356,7 @@ def solve_pmedian_benders(
         heur_s += hs
         if done:
             break
-    proven = best_val <= bound + _tol(best_val, options)
-    if not proven and term is TerminationCondition.OPTIMAL:
-        term = TerminationCondition.ITERATION_LIMIT
-    stats = {"p": p, "method": "benders", "lp_iterations": lp_iter, "mip_rounds": rounds, "cuts": master.n_cuts,
-             "cut_nonzeros": master.nnz, "lp_bound": round(lp_bound, 6), "fixed_by_reduced_cost": n_fixed,
-             "heuristic_seconds": round(heur_s, 4), "integral_objective": integral}
-    return _result(problem, cost, best_open, best_val, bound, term, proven, build_s,
-                   time.perf_counter() - t0 - build_s, options, f"highs {master.h.version()} (Benders)", stats)
+    return best_val, best_open, bound, term, rounds, heur_s, {}
 
 
 def _result(problem: Problem, cost: np.ndarray, best_open: np.ndarray, best_val: float, bound: float,

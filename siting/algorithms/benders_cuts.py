@@ -107,7 +107,10 @@ def cut_level(sc: SortedCosts, y: np.ndarray, *, level: str = "first", tol: floa
     (both give the same cut value at ``y``).
     """
     ys = np.asarray(y, dtype=np.float64)[sc.order]
-    cum = np.cumsum(ys, axis=1)
+    return _level_from_cum(sc, np.cumsum(ys, axis=1), level, tol)
+
+
+def _level_from_cum(sc: SortedCosts, cum: np.ndarray, level: str, tol: float = 1e-9) -> np.ndarray:
     n, m = cum.shape
     covered = cum >= 1.0 - tol
     k = np.where(covered.any(axis=1), covered.argmax(axis=1), m - 1)
@@ -121,22 +124,38 @@ def cut_level(sc: SortedCosts, y: np.ndarray, *, level: str = "first", tol: floa
     over = cum > 1.0 + tol
     over[:, -1] = True
     first_over = over.argmax(axis=1)  # the running sum passes 1 at this position
-    last = np.minimum(np.maximum(first_over, k), np.maximum(sc.n_allowed - 1, 0))
-    return last
+    return np.minimum(np.maximum(first_over, k), np.maximum(sc.n_allowed - 1, 0))
 
 
 def subproblem_values(sc: SortedCosts, y: np.ndarray, k: np.ndarray | None = None) -> np.ndarray:
     """(n,) :math:`\\phi_i(y)` (or the cut of level ``k`` evaluated at ``y``: the same value at the point
     it was separated at, a lower bound of :math:`\\phi_i` elsewhere)."""
-    if k is None:
-        k = cut_level(sc, y)
-    n, m = sc.dist_km.shape
+    return separate(sc, y, k=k)[1]
+
+
+def separate(sc: SortedCosts, y: np.ndarray, *, k: np.ndarray | None = None, level: str = "first"
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The cut level of every demand at ``y`` (``k`` when given) and the value of that cut at ``y``.
+
+    With the running sums :math:`C_q = \\sum_{r \\le q} y_{(r)}` and :math:`S_q = \\sum_{r \\le q} d_{(r)}
+    y_{(r)}` over the sorted candidates, the cut of level :math:`k` at ``y`` is :math:`D^* - \\sum_{r < k}
+    (D^* - d_{(r)}) y_{(r)} = D^* (1 - C_{k-1}) + S_{k-1}`: two cumulative sums per call, no
+    ``(n, m)`` masks. Positions with equal distance below :math:`D^*` contribute 0 either way.
+    """
     ys = np.asarray(y, dtype=np.float64)[sc.order]
+    cum = np.cumsum(ys, axis=1)
+    if k is None:
+        k = _level_from_cum(sc, cum, level)
+    n = cum.shape[0]
     rows = np.arange(n)
     dstar = sc.dist_km[rows, k]
-    below = np.arange(m)[None, :] < k[:, None]
-    gain = np.where(below, (dstar[:, None] - sc.dist_km) * ys, 0.0)
-    return dstar - gain.sum(axis=1)
+    km1 = np.maximum(k - 1, 0)
+    has = k > 0
+    c_before = np.where(has, cum[rows, km1], 0.0)
+    ys *= sc.dist_km
+    np.cumsum(ys, axis=1, out=ys)
+    s_before = np.where(has, ys[rows, km1], 0.0)
+    return k, dstar * (1.0 - c_before) + s_before
 
 
 def make_cuts(sc: SortedCosts, y: np.ndarray, demands: np.ndarray, *, level: str = "first",
