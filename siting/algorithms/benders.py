@@ -343,11 +343,10 @@ def _search(master: _Master, sc: SortedCosts, problem: Problem, cost: np.ndarray
         return best_val, best_open, bound, term, rounds, heur_s, {}
     if tree == "own":
         best_val, best_open, tree_lb, term, ts = branch_and_cut(
-            master, sc, problem, cost, p, best_val=best_val, best_open=best_open, root_bound=lb,
+            master, sc, problem, p, best_val=best_val, best_open=best_open, root_bound=lb,
             integral=integral, rel_gap=float(options.mip_rel_gap), deadline=deadline, node_limit=node_limit,
-            heuristic_every=8 if heuristics else 0, trace=trace)
-        return best_val, best_open, max(bound, _ceil(tree_lb, integral)), term, 0, ts.heuristic_seconds, \
-            ts.as_dict()
+            trace=trace)
+        return best_val, best_open, max(bound, _ceil(tree_lb, integral)), term, 0, 0.0, ts.as_dict()
     while best_val > bound + _tol(best_val, options) and rounds < max_mip_rounds:
         rounds += 1
         best_val, best_open, bound, done, term, hs = _mip_round(

@@ -15,12 +15,14 @@ warm-started from the previous node's basis):
   :math:`L + r_j > U` is closed, and one at 1 with :math:`L - r_j > U` is opened, for the node's subtree.
 * **Integral node solutions** are evaluated exactly (:math:`\phi(y)`); a node whose integral LP solution
   violates no cut is solved (its bound is that solution's true cost).
-* **Incumbent** by LP diving (:func:`dive`): open the ``y_j`` at 1 and the largest fifth of the
-  fractional ones, re-solve with cuts, repeat until integral; at the first node and then at nodes 8, 32,
-  128, ... (``heuristic_every`` scales the schedule). A RENS sub-MIP was tried instead and measured worse
-  (u1432, p = 400: 621 free candidates, no solution better than local search's in its 12 s cap).
-* **Search**: best bound first (deeper first among ties); branching on the free :math:`y_j` whose LP value
-  is nearest to 1/2 (most fractional), the up child first.
+* **Incumbent**: the caller's (greedy + vertex substitution, and local search from the root LP), improved by
+  every integral node LP. Two in-tree heuristics were measured and dropped: a RENS sub-MIP (u1432, p = 400:
+  621 free candidates, nothing better than local search's in its 12 s cap) and LP diving (generated
+  (600, 10): 56.9 s against 19.1 s without, at the same load; the start is usually already optimal).
+* **Search**: best bound first (deeper first among ties), optionally plunging (``plunge``); branching on
+  the free :math:`y_j` whose LP value is nearest to 1/2 (most fractional). Measured against branching on
+  the largest fractional :math:`y_j` and against plunging: best-first most-fractional took the fewest
+  nodes (generated (600, 10): 175 against 155-311; (900, 20): 159 against 189-408; pmed16: 33 against 47).
 
 The global lower bound is the smallest bound of an open node (or the incumbent when none is left).
 """
@@ -51,7 +53,6 @@ class TreeStats:
     fixed_at_nodes: int = 0
     max_depth: int = 0
     open_left: int = 0
-    heuristic_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"tree_nodes": self.nodes, "tree_lp_solves": self.lp_solves, "tree_cuts": self.cuts_added,
@@ -83,10 +84,10 @@ class _Incumbent:
         return self.value - max(self.margin, self.rel_gap * abs(self.value), 1e-9 * max(1.0, abs(self.value)))
 
 
-def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, cost: np.ndarray, p: int, *,
+def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
                    best_val: float, best_open: np.ndarray, root_bound: float, integral: bool,
                    rel_gap: float, deadline: float | None, max_node_rounds: int = 25,
-                   heuristic_every: int = 8, node_limit: int | None = None, plunge: float = 0.5,
+                   node_limit: int | None = None, plunge: float = 0.0,
                    trace: bool = False
                    ) -> tuple[float, np.ndarray, float, TerminationCondition, TreeStats]:
     """Solve the p-median master exactly by our own branch and bound with Benders cuts at every node.
@@ -96,8 +97,8 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, cost: np.ndar
     master
         :class:`~siting.algorithms.benders._Master`-like: ``h`` (``highspy.Highs`` in LP mode, columns ``y``
         then ``theta``), ``m``, ``n`` and ``add(cuts)``. Its column bounds are the root's (after root fixing).
-    sc, problem, cost, p
-        Sorted costs, the problem, its dense cost matrix and the number of sites.
+    sc, problem, p
+        Sorted costs, the problem (its weights) and the number of sites.
     best_val, best_open
         The incumbent (``inf`` and empty when none).
     root_bound
@@ -109,8 +110,6 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, cost: np.ndar
     deadline, node_limit
         Stop at this ``time.perf_counter()`` or after this many nodes; the bound is then the smallest open
         node's.
-    heuristic_every
-        LP diving at the first node and then at nodes ``heuristic_every * 4**k`` (k = 0, 1, ...); 0 never.
     plunge
         Go on down into a node's first child (the up branch) when its bound is below the best open bound plus
         this share of the gap to the cutoff: consecutive node LPs then differ by one bound, and the dual
@@ -147,8 +146,8 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, cost: np.ndar
         node, dive = (heapq.heappop(heap), None) if dive is None else (dive, None)
         if node.bound >= inc.cutoff:
             continue
-        children = _process(master, sc, problem, cost, p, w, inc, stats, node, all_y, seq,
-                            max_node_rounds=max_node_rounds, heuristic_every=heuristic_every, deadline=deadline)
+        children = _process(master, sc, p, w, inc, stats, node, all_y, seq,
+                            max_node_rounds=max_node_rounds, deadline=deadline)
         for child in children[1:]:
             heapq.heappush(heap, child)
         if children:  # plunge into the first child while its bound is in the better half of the gap
@@ -170,10 +169,10 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, cost: np.ndar
     return inc.value, inc.open_idx, lower, term, stats
 
 
-def _process(master: Any, sc: SortedCosts, problem: Problem, cost: np.ndarray, p: int, w: np.ndarray,
-             inc: _Incumbent, stats: TreeStats, node: _Node, all_y: np.ndarray, seq: Any, *,
-             max_node_rounds: int, heuristic_every: int, deadline: float | None) -> list[_Node]:
-    """Bound one node (cut loop, fixing, heuristic) and return its children, the up branch first."""
+def _process(master: Any, sc: SortedCosts, p: int, w: np.ndarray, inc: _Incumbent, stats: TreeStats,
+             node: _Node, all_y: np.ndarray, seq: Any, *, max_node_rounds: int, deadline: float | None
+             ) -> list[_Node]:
+    """Bound one node (cut loop, reduced-cost fixing) and return its children, the up branch first."""
     h, m = master.h, master.m
     stats.nodes += 1
     stats.max_depth = max(stats.max_depth, -node.neg_depth)
@@ -187,11 +186,6 @@ def _process(master: Any, sc: SortedCosts, problem: Problem, cost: np.ndarray, p
         return []
     lo, hi = node.lo.copy(), node.hi.copy()
     stats.fixed_at_nodes += _fix_at_node(y, rc, bound, inc.cutoff, lo, hi)
-    if heuristic_every and _heuristic_due(stats.nodes, heuristic_every):
-        dive(master, sc, w, p, y, lo, hi, inc, stats, deadline=deadline)
-        h.changeColsBounds(m, all_y, node.lo, node.hi)
-        if bound >= inc.cutoff:
-            return []
     j = _branch_candidate(y, lo, hi)
     if j < 0:  # every free y integral yet cuts still violated after max_rounds: solve it again, deeper
         return [_Node(bound, node.neg_depth - 1, next(seq), lo, hi)]
@@ -270,46 +264,3 @@ def _branch_candidate(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> int:
     frac = np.where(lo < hi, np.minimum(frac, np.minimum(y, 1.0 - y)), -1.0)
     j = int(np.argmax(frac))
     return j if frac[j] > 1e-6 else -1
-
-
-def _heuristic_due(node: int, every: int) -> bool:
-    if node == 1:
-        return True
-    k = every
-    while k < node:
-        k *= 4
-    return k == node
-
-
-def dive(master: Any, sc: SortedCosts, w: np.ndarray, p: int, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-         inc: _Incumbent, stats: TreeStats, *, deadline: float | None, share: float = 0.2,
-         max_rounds: int = 8) -> None:
-    """LP diving for an incumbent: open every free ``y_j`` the LP has at 1 and the largest fifth of the
-    fractional ones, re-solve the node LP with its cut loop, and repeat until the LP point is integral (the
-    cut loop then evaluates it exactly and keeps it if better), infeasible, or no better than the
-    incumbent. The caller restores the node's bounds."""
-    h, m = master.h, master.m
-    t0 = time.perf_counter()
-    lo = lo.copy()
-    all_y = np.arange(m, dtype=np.int32)
-    while deadline is None or time.perf_counter() < deadline:
-        free = lo < hi
-        frac = np.flatnonzero(free & (y > 1e-6) & (y < 1.0 - 1e-6))
-        if not len(frac):
-            break
-        ones = np.flatnonzero(free & (y >= 1.0 - 1e-6))
-        k = max(1, int(math.ceil(share * len(frac))))
-        top = frac[np.argsort(-y[frac], kind="stable")[:k]]
-        room = p - int(lo.sum())
-        pick = np.concatenate([ones, top])[:max(room, 0)]
-        if not len(pick):
-            break
-        lo[pick] = 1.0
-        h.changeColsBounds(m, all_y, lo, hi)
-        out = _solve_node(master, sc, w, inc, stats, max_rounds=max_rounds, deadline=deadline)
-        if out is None:
-            break
-        _, y, _, exact = out
-        if exact:
-            break
-    stats.heuristic_seconds += time.perf_counter() - t0

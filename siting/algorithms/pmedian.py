@@ -111,10 +111,10 @@ def solve_pmedian(
 ) -> Result:
     """Solve the p-median problem exactly, by Benders decomposition or the radius formulation.
 
-    ``method="auto"`` picks by problem shape (:func:`choose_pmedian_method`): Benders decomposition of
-    Elloumi's formulation (:func:`~siting.algorithms.benders.solve_pmedian_benders`) except for
-    ``6 <= p <= 15`` on instances of at most a million pairs, where the radius formulation (module
-    docstring) measured faster. ``"radius"`` / ``"benders"`` force one.
+    ``method="auto"`` picks by problem shape (:func:`choose_pmedian_method`): today always Benders
+    decomposition of Elloumi's formulation (:func:`~siting.algorithms.benders.solve_pmedian_benders`) with our
+    own branch-and-Benders-cut tree, which measured faster than the radius formulation (module docstring) on
+    every shape tried. ``"radius"`` / ``"benders"`` force one.
 
     Parameters
     ----------
@@ -166,21 +166,13 @@ def solve_pmedian(
                          lp_extend=lp_extend)
 
 
-#: ``method="auto"`` uses the radius formulation for ``RADIUS_P[0] <= p <= RADIUS_P[1]`` on instances with at
-#: most :data:`RADIUS_MAX_PAIRS` demand-candidate pairs, Benders otherwise (see :func:`choose_pmedian_method`).
-RADIUS_P = (6, 15)
-RADIUS_MAX_PAIRS = 1_000_000
-
-
 def choose_pmedian_method(problem: Problem, p: int) -> str:
     """``"benders"`` or ``"radius"`` for :func:`solve_pmedian` with ``method="auto"``.
 
-    Rule, from ``benchmarks/bench_pmedian.py`` run side by side (both methods, same run, shared machine):
-    Benders everywhere except ``6 <= p <= 15`` on instances of at most a million pairs (n = m <= 1,000),
-    where the radius method's branch and bound on the full level rows beat the Benders master's: pmed17
-    (400, 10) radius 4.6 s vs Benders 8.2 s, pmed12 (300, 10) 2.3 vs 2.9 s, generated (600, 10) 37 s vs
-    > 60 s; at p = 5 Benders wins (pmed16 4.3 vs 15.0 s, generated (800, 5) 8.6 vs 13.0 s) and at p >= 40
-    too (generated (700, 70) 0.54 vs 1.05 s, (900, 90) 0.76 vs 1.22 s, TSPLIB n = 1,432-1,748).
+    Rule, from ``benchmarks/bench_pmedian.py`` run side by side (both methods, same run): Benders with our
+    own branch-and-Benders-cut tree (:mod:`~siting.algorithms.benders_tree`) everywhere. Before the tree,
+    the radius method won for ``6 <= p <= 15`` (pmed17 (400, 10) 4.6 s against 8.2 s); with it Benders
+    takes pmed17 in 0.5 s, pmed12 (300, 10) in 0.13 s (radius 2.3 s) and generated (600, 10) in 8.9 s
+    (radius 37 s). The radius method stays available as ``method="radius"``.
     """
-    pairs = problem.n_demand * problem.n_candidates
-    return "radius" if RADIUS_P[0] <= p <= RADIUS_P[1] and pairs <= RADIUS_MAX_PAIRS else "benders"
+    return "benders"
