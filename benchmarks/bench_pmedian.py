@@ -10,6 +10,9 @@ siting
     ``siting.algorithms.pmedian.solve_pmedian`` (``method="auto"``: Benders or radius by problem shape).
 siting-radius, siting-benders
     The same with the method forced (to measure the rule).
+siting-highs
+    Benders with the previous search: iterated HiGHS master MIPs instead of our branch-and-Benders-cut tree
+    (``solve_pmedian_benders(tree="highs")``).
 siting-prev
     ``solve_pmedian`` of the previous version of siting (``--previous REF``, default the commit before the
     Benders work): ``git archive REF`` into a temporary directory, imported in the child through
@@ -63,7 +66,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SITING_SHARED") or REPO.parent / "shared")
 ORLIB = SHARED / "benchmarks" / "orlib"
 TSPLIB = SHARED / "benchmarks" / "tsplib"
-METHODS = ("siting", "siting-radius", "siting-benders", "siting-prev", "highspy", "spopt")
+METHODS = ("siting", "siting-radius", "siting-benders", "siting-highs", "siting-prev", "highspy", "spopt")
 DEFAULT_METHODS = ("siting", "highspy", "spopt")
 
 
@@ -126,6 +129,8 @@ def _siting(prob, p: int, gap: float, threads: int | None, time_limit: float | N
     solver_options = import_first("siting.core.options:SolverOptions", "siting.solve:SolverOptions")
     kw = {} if method == "prev" else {"method": method}
     solve = import_first("siting.algorithms.pmedian:solve_pmedian", "siting.formulations.fast:solve_pmedian")
+    if method == "highs":  # Benders with iterated HiGHS master MIPs instead of our tree
+        solve, kw = import_first("siting.algorithms.benders:solve_pmedian_benders"), {"tree": "highs"}
     res = solve(prob, p=p, options=solver_options(mip_rel_gap=gap, threads=threads, time_limit_s=time_limit),
                 **kw)
     return {"objective": res.objective, "status": res.info.status.value,
@@ -134,7 +139,8 @@ def _siting(prob, p: int, gap: float, threads: int | None, time_limit: float | N
 
 
 def _load(path: str):
-    """``pmed`` file, ``tsplib:FILE:P`` or ``npy:FILE:P`` (previous version: plain cost matrix)."""
+    """``pmed`` file, ``tsplib:FILE:P``, ``points:N:P:SEED`` or ``npy:FILE:P`` (previous version: plain
+    cost matrix)."""
     if path.startswith("npy:"):
         import numpy as np
 
@@ -142,6 +148,15 @@ def _load(path: str):
         f, p = path[4:].rsplit(":", 1)
         problem_cls = import_first("siting.core.problem:Problem", "siting.problem:Problem")
         return problem_cls.from_cost_matrix(np.load(f)), int(p)
+    if path.startswith("points:"):
+        import numpy as np
+
+        from siting.bench.tsplib import floor_distances
+
+        n, p, seed = (int(v) for v in path[7:].split(":"))
+        pts = np.random.default_rng(seed).uniform(0.0, 10_000.0, (n, 2))
+        problem_cls = import_first("siting.core.problem:Problem", "siting.problem:Problem")
+        return problem_cls.from_cost_matrix(floor_distances(pts)), p
     if path.startswith("tsplib:"):
         from siting.bench.tsplib import read_tsplib_pmedian
 
@@ -160,7 +175,8 @@ def worker(method: str, path: str, gap: float, threads: int | None, time_limit: 
         from pyomo.repn.plugins import standard_form  # noqa: F401
 
         import_first("siting.algorithms.pmedian:solve_pmedian", "siting.formulations.fast:solve_pmedian")
-        sub = {"siting": "auto", "siting-radius": "radius", "siting-benders": "benders", "siting-prev": "prev"}
+        sub = {"siting": "auto", "siting-radius": "radius", "siting-benders": "benders", "siting-prev": "prev",
+               "siting-highs": "highs"}
         t0 = time.perf_counter()
         out = _siting(prob, p, gap, threads, time_limit, sub[method])
     else:
@@ -225,6 +241,9 @@ def _instances(args, tmp: Path) -> list[tuple[str, Path, int, int]]:
         with f.open() as fh:
             n = next(int(ln.split(":")[1]) for ln in fh if ln.split(":")[0].strip().upper() == "DIMENSION")
         out.extend((f"{stem} p={p}", f"tsplib:{f}:{p}", n, int(p)) for p in ps.split(",") if p)
+    for spec in [s for s in (args.points or "").split(",") if s]:
+        n, p = (int(v) for v in spec.split(":"))
+        out.append((f"points{n} p={p}", f"points:{n}:{p}:{args.seed + n}", n, p))
     return out
 
 
@@ -238,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tsplib", action="append", default=None, metavar="NAME:P1,P2,...",
                     help="TSPLIB point set and its p values (repeatable), e.g. u1432:100,500")
     ap.add_argument("--tsplib-dir", default=str(TSPLIB), help="TSPLIB directory (default %(default)s)")
+    ap.add_argument("--points", default=None, metavar="N:P,...",
+                    help="uniform random points in a 10,000 x 10,000 square, every point a client and a site, "
+                         "floor-Euclidean distances (the TSPLIB convention), e.g. 3000:300,6000:600")
     ap.add_argument("--previous", default=PREVIOUS_DEFAULT, metavar="REF",
                     help="git ref run as method siting-prev (default %(default)s)")
     ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
@@ -253,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         worker(args.worker[0], args.worker[1], args.gap, args.threads, args.time_limit)
         return 0
-    if args.instances is None and args.generated is None and not args.tsplib:
+    if args.instances is None and args.generated is None and not args.tsplib and not args.points:
         have = sorted((Path(args.orlib) / "pmed").glob("pmed*.txt"))
         big = []
         for f in have:

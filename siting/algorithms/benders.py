@@ -281,6 +281,7 @@ def solve_pmedian_benders(
     build_s = time.perf_counter() - tb + (tb - t0 - heur_s)
     lb, y_lp, lp_iter, _ = _lp_phase(master, sc, w, y_core, level=level, lp_rel_tol=lp_rel_tol,
                                      max_iter=max_lp_iter, deadline=deadline, trace=trace)
+    lb = max(lb, float(w @ sc.nearest_km))  # every demand at its nearest site: a bound even with no LP solved
     bound = _ceil(lb, integral)
     lp_bound = lb
     start = np.argsort(-np.where(problem.forbidden, -1.0, y_lp), kind="stable")[:p]
