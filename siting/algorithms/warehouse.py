@@ -66,7 +66,7 @@ from siting.core.options import SolverOptions
 from siting.solvers.highs import solve_model_highs
 from siting.core.errors import DefectCollector
 from siting.algorithms.warehouse_heuristic import (split_allocation, dense_cost, allocation_objective, uflp_heuristic,
-                                                  warehouse_heuristic, assignment_cost)
+                                                  warehouse_heuristic, assignment_cost, guided_swaps)
 from siting.algorithms.cflp_mip import build_reduced_cflp
 from siting.solvers.highs import run_highs
 from siting.algorithms.common import make_solve_info
@@ -173,6 +173,11 @@ class _Fixing:
     bound: float = -math.inf  # Lagrangian bound of the whole problem
     fix_bound: float = math.inf  # min over fixed sites of the bound with that site the other way
     lam: np.ndarray | None = None  # best multipliers (select the link rows of the MIP)
+    restricted_bound: float = -math.inf  # bound of every solution the fixings keep
+
+    def proven_bound(self, reduced_bound: float = -math.inf) -> float:
+        """A lower bound of the whole problem, given one (``reduced_bound``) of the problem left."""
+        return max(self.bound, min(max(reduced_bound, self.restricted_bound), self.fix_bound))
 
 
 def _fix_sites(cost, w, f, cap, *, req, usable, best_v, best_open, gap, capacitated, params
@@ -204,18 +209,36 @@ def _fix_sites(cost, w, f, cap, *, req, usable, best_v, best_open, gap, capacita
                    "lagrangian_seconds": round(lag.seconds, 4), "closed_by_reduced_cost": int(fix0.sum()),
                    "opened_by_reduced_cost": int(fix1.sum())})
     cand = np.flatnonzero(free & ~fix0 & ~fix1)
+    lam, rbound = lag.lam, -math.inf
     if best_v > lag.bound + gap * abs(best_v) and len(cand) > 1:
         cand = cand[np.argsort(-flip[cand], kind="stable")]
-        pr = probe_sites(cost, w, f, cap, lam=lag.lam, threshold=thr, upper_bound=best_v, is_open=is_open,
-                         candidates=cand, required=req | fix1, forbidden=~usable | fix0)
-        fix0 |= pr.closed
-        fix1 |= pr.opened
-        site_bound = np.where(pr.closed | pr.opened, pr.bound, site_bound)
-        params.update({"closed_by_probing": int(pr.closed.sum()), "opened_by_probing": int(pr.opened.sum()),
-                       "probing_seconds": round(pr.seconds, 4)})
+        rc0, rc1, probes, tp = fix0.copy(), fix1.copy(), 0, time.perf_counter()
+        for rnd in range(2):  # probe; swaps guided by the probes' bounds; if they improve, probe again
+            pr = probe_sites(cost, w, f, cap, lam=lam, threshold=thr, upper_bound=best_v, is_open=is_open,
+                             candidates=cand, required=req | fix1, forbidden=~usable | fix0)
+            fix0 |= pr.closed
+            fix1 |= pr.opened
+            site_bound = np.where(pr.closed | pr.opened, pr.bound, site_bound)
+            lam, rbound = pr.lam, pr.restricted_bound
+            probes += pr.probes
+            if rnd or not capacitated or rbound >= thr:
+                break
+            v3, o3 = guided_swaps(cost, w, f, cap, open_idx=best_open, value=best_v, score=pr.flip_bound,
+                                  free=free & ~fix0 & ~fix1)
+            if not v3 < best_v:
+                break
+            best_v, best_open = v3, o3
+            params["heuristic_value"] = best_v
+            thr = best_v - 0.5 * gap * abs(best_v)  # lower than before: earlier fixings stay valid
+            is_open = np.zeros(m, bool)
+            is_open[best_open] = True
+            cand = np.flatnonzero(free & ~fix0 & ~fix1)
+        params.update({"closed_by_probing": int((fix0 & ~rc0).sum()), "opened_by_probing": int((fix1 & ~rc1).sum()),
+                       "probes": probes,
+                       "probing_seconds": round(time.perf_counter() - tp, 4)})
     fixed = fix0 | fix1
     fb = float(np.min(site_bound[fixed])) if fixed.any() else math.inf
-    return best_v, best_open, _Fixing(fix0, fix1, lag.bound, fb, lag.lam)
+    return best_v, best_open, _Fixing(fix0, fix1, lag.bound, fb, lam, rbound)
 
 
 def _reduced_mip(work: Problem, cost, cap, fx: _Fixing, *, best_v, best_open, options, t0, params
@@ -278,17 +301,17 @@ def _solve(problem: Problem, *, options: SolverOptions, capacitated: bool, fixin
     if fixing and math.isfinite(best_v):
         best_v, best_open, fx = _fix_sites(cost, w, f, cap, req=req, usable=usable, best_v=best_v,
                                            best_open=best_open, gap=gap, capacitated=capacitated, params=params)
-        if best_v <= fx.bound + gap * abs(best_v):
+        if best_v <= fx.proven_bound() + gap * abs(best_v):
             x = split_allocation(work, cost, cap, best_open)
             info = make_solve_info(TerminationCondition.OPTIMAL, allocation_objective(work, x, best_open),
-                                   fx.bound, 0.0, time.perf_counter() - t0, options, True, "Lagrangian bound")
+                                   fx.proven_bound(), 0.0, time.perf_counter() - t0, options, True, "Lagrangian bound")
             return Result(model=model_name, info=info, open=best_open, allocation=x, params=params)
     tb = time.perf_counter()
     solved, open_idx, val, red_bound = _reduced_mip(work, cost, cap, fx, best_v=best_v, best_open=best_open,
                                                     options=options, t0=t0, params=params)
     build_s = 0.0
     params["mip_seconds"] = round(time.perf_counter() - tb, 4)
-    bound = max(fx.bound, min(red_bound, fx.fix_bound))
+    bound = fx.proven_bound(red_bound)
     proven = math.isfinite(val) and val <= bound + gap * abs(val) + 1e-9
     if not math.isfinite(val):
         info = make_solve_info(solved.termination, math.nan, bound if math.isfinite(bound) else math.nan,
