@@ -221,7 +221,7 @@ def _fix_sites(cost, w, f, cap, *, req, usable, best_v, best_open, gap, capacita
             site_bound = np.where(pr.closed | pr.opened, pr.bound, site_bound)
             lam, rbound = pr.lam, pr.restricted_bound
             probes += pr.probes
-            if rnd or not capacitated or rbound >= thr:
+            if rnd or rbound >= thr:
                 break
             v3, o3 = guided_swaps(cost, w, f, cap, open_idx=best_open, value=best_v, score=pr.flip_bound,
                                   free=free & ~fix0 & ~fix1)
