@@ -239,7 +239,7 @@ class SiteProbe:
 def probe_sites(
     cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capacity: np.ndarray, *,
     lam: np.ndarray, threshold: float, upper_bound: float, is_open: np.ndarray, candidates: np.ndarray,
-    required: np.ndarray, forbidden: np.ndarray, max_iter: int = 40, passes: int = 3,
+    required: np.ndarray, forbidden: np.ndarray, max_iter: int = 40, passes: int = 3, patience: int = 10,
     max_seconds: float = math.inf,
 ) -> SiteProbe:
     r"""Lagrangian probing: for each candidate site, force it the other way than in the incumbent (open if
@@ -252,7 +252,9 @@ def probe_sites(
     After a pass that fixed something, :math:`L` of the restricted problem is re-optimised (its value bounds
     every solution kept; its reduced costs fix more sites, as in :func:`warehouse_lagrangian`'s deltas) and
     the remaining candidates are probed again, up to ``passes`` passes. Candidates are probed in the caller's
-    order (most promising first); probing stops after ``max_seconds``. An infeasible restricted problem (the
+    order (most promising first); a pass ends after ``patience`` probes in a row that fix nothing (with a
+    weak incumbent most probes fail, and each costs ``max_iter`` Lagrangian steps), probing after
+    ``max_seconds``. An infeasible restricted problem (the
     Lagrangian site problem has no cover) fixes nothing.
     """
     t0 = time.perf_counter()
@@ -276,8 +278,11 @@ def probe_sites(
     while done < passes and time.perf_counter() - t0 <= max_seconds:
         done += 1
         before = int(closed.sum() + opened.sum())
+        misses = 0
         for j in cand:
-            if req[j] or forb[j] or time.perf_counter() - t0 > max_seconds:
+            if misses >= patience or time.perf_counter() - t0 > max_seconds:
+                break
+            if req[j] or forb[j]:
                 continue
             r2, f2 = req.copy(), forb.copy()
             (f2 if is_open[j] else r2)[j] = True
@@ -285,8 +290,10 @@ def probe_sites(
                                        forbidden=f2, lam0=lam, max_iter=max_iter, target=threshold)
             probes += 1
             flip_bound[j] = lag.bound
+            misses += 1
             if lag.bound >= threshold:
                 fix(j, lag.bound)
+                misses = 0
         if int(closed.sum() + opened.sum()) == before or done == passes:
             break
         lag = warehouse_lagrangian(cost, weight, fixed, capacity, upper_bound=upper_bound, required=req,
