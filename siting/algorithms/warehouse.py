@@ -43,13 +43,29 @@ and is closed; one with :math:`L + \delta^{close}_j \ge U` is opened. The optimu
 of the reduced problem :math:`)`, and a valid bound of the whole problem is :math:`\max(L, \min(B_{red},
 \min_{\text{fixed } j} (L + \delta_j)))` with :math:`B_{red}` the reduced model's bound.
 
+Probing. The first-order deltas leave about a quarter of the sites free on tight instances. Each free site
+is then forced the other way than in the incumbent and :math:`L` of that restricted problem is re-optimised
+(:func:`siting.algorithms.warehouse_bound.probe_sites`); a bound :math:`\ge U` fixes the site as in the
+incumbent. Fixings accumulate (each removes only solutions at or above the threshold); after a pass that
+fixed something :math:`L` of the restricted problem is re-optimised, its value :math:`L_r` bounds every
+solution kept, and its deltas fix more. The bound becomes :math:`\max(L, \min(\max(B_{red}, L_r),
+\min_{\text{fixed } j} b_j))`, :math:`b_j` the bound that fixed site :math:`j`.
+
 Incumbent. Sites of the Lagrangian subproblems are topped up to cover :math:`W`, and the split-demand
 assignment to an open set (a transportation LP; for :math:`c = \infty` each customer's nearest open site)
-gives a feasible value; a drop / add / swap local search over the most promising sites improves it. The best
-point goes to HiGHS as a warm start (``setSolution``).
+gives a feasible value; a drop / add / swap local search over the most promising sites improves it (moves
+valued with each customer restricted to its 6 nearest open sites, the result exactly). After the first
+probing pass, single and double swaps among the free sites are tried in increasing order of their probes'
+bounds (:func:`siting.algorithms.warehouse_heuristic.guided_swaps`: a low bound marks a flip that may pay);
+if one improves, probing runs again with the better threshold (earlier fixings stay valid since the
+threshold only drops). The best point goes to HiGHS as a warm start (``setSolution``).
 
-Customer-site pairs are not dropped: with split demand and binding capacities a customer may be served from
-a far site, and no cheap exact rule was found (see the benchmark report).
+The MIP on the sites left keeps only the rows :math:`x_{ij} \le y_j` of pairs with negative Lagrangian
+reduced cost :math:`d_{ij} - \lambda_i / w_i` (:mod:`siting.algorithms.cflp_mip`): exact for any choice,
+since the per-site capacity rows already force :math:`x_{ij} = 0` when :math:`y_j = 0`.
+
+Customer-site pairs (columns) are not dropped: with split demand :math:`x_{ij}` is continuous, so a reduced
+cost bounds its value but cannot fix it to 0, and no cheap exact rule was found.
 """
 
 from __future__ import annotations
