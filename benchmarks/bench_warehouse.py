@@ -14,7 +14,9 @@ Methods
 siting
     ``siting.algorithms.pmedian.solve_cflp`` (capacitated) / ``solve_uflp`` (uncapacitated), i.e.
     ``siting.algorithms.warehouse.solve_cflp_fast`` / ``solve_uflp_fast`` (Lagrangian bound, reduced-cost
-    fixing of sites, local-search warm start, then the strong model on the sites left).
+    fixing of sites, local search, Lagrangian probing of the sites left with swaps guided by the probes'
+    bounds, then the strong model on the sites left with only the x <= y rows of negative Lagrangian reduced
+    cost, warm-started).
 siting-prev
     ``solve_cflp`` / ``solve_uflp`` of the previous version of siting (``--previous REF``): ``git archive
     REF`` into a temporary directory, imported in the child through ``PYTHONPATH``

@@ -43,19 +43,36 @@ and is closed; one with :math:`L + \delta^{close}_j \ge U` is opened. The optimu
 of the reduced problem :math:`)`, and a valid bound of the whole problem is :math:`\max(L, \min(B_{red},
 \min_{\text{fixed } j} (L + \delta_j)))` with :math:`B_{red}` the reduced model's bound.
 
+Probing. The first-order deltas leave about a quarter of the sites free on tight instances. Each free site
+is then forced the other way than in the incumbent and :math:`L` of that restricted problem is re-optimised
+(:func:`siting.algorithms.warehouse_bound.probe_sites`); a bound :math:`\ge U` fixes the site as in the
+incumbent. Fixings accumulate (each removes only solutions at or above the threshold); after a pass that
+fixed something :math:`L` of the restricted problem is re-optimised, its value :math:`L_r` bounds every
+solution kept, and its deltas fix more. The bound becomes :math:`\max(L, \min(\max(B_{red}, L_r),
+\min_{\text{fixed } j} b_j))`, :math:`b_j` the bound that fixed site :math:`j`.
+
 Incumbent. Sites of the Lagrangian subproblems are topped up to cover :math:`W`, and the split-demand
 assignment to an open set (a transportation LP; for :math:`c = \infty` each customer's nearest open site)
-gives a feasible value; a drop / add / swap local search over the most promising sites improves it. The best
-point goes to HiGHS as a warm start (``setSolution``).
+gives a feasible value; a drop / add / swap local search over the most promising sites improves it (moves
+valued with each customer restricted to its 6 nearest open sites, the result exactly). After the first
+probing pass, single and double swaps among the free sites are tried in increasing order of their probes'
+bounds (:func:`siting.algorithms.warehouse_heuristic.guided_swaps`: a low bound marks a flip that may pay);
+if one improves, probing runs again with the better threshold (earlier fixings stay valid since the
+threshold only drops). The best point goes to HiGHS as a warm start (``setSolution``).
 
-Customer-site pairs are not dropped: with split demand and binding capacities a customer may be served from
-a far site, and no cheap exact rule was found (see the benchmark report).
+The MIP on the sites left keeps only the rows :math:`x_{ij} \le y_j` of pairs with negative Lagrangian
+reduced cost :math:`d_{ij} - \lambda_i / w_i` (:mod:`siting.algorithms.cflp_mip`): exact for any choice,
+since the per-site capacity rows already force :math:`x_{ij} = 0` when :math:`y_j = 0`.
+
+Customer-site pairs (columns) are not dropped: with split demand :math:`x_{ij}` is continuous, so a reduced
+cost bounds its value but cannot fix it to 0, and no cheap exact rule was found.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass, replace
 from typing import Any
 import numpy as np
 from siting.core.errors import InfeasibleError
@@ -64,12 +81,15 @@ from siting.core.results import Result, TerminationCondition
 from siting.core.options import SolverOptions
 from siting.solvers.highs import solve_model_highs
 from siting.core.errors import DefectCollector
-from siting.algorithms.warehouse_heuristic import split_allocation, dense_cost, allocation_objective, uflp_heuristic, warehouse_heuristic
+from siting.algorithms.warehouse_heuristic import (split_allocation, dense_cost, allocation_objective, uflp_heuristic,
+                                                  warehouse_heuristic, assignment_cost, guided_swaps)
+from siting.algorithms.cflp_mip import build_reduced_cflp
+from siting.solvers.highs import run_highs
 from siting.algorithms.common import make_solve_info
 from siting.model.radius import pyomo_env
 from siting.algorithms.pmedian import solve_radius
 from siting.model.split_plant import build_cflp_split
-from siting.algorithms.warehouse_bound import warehouse_lagrangian
+from siting.algorithms.warehouse_bound import warehouse_lagrangian, probe_sites
 
 
 def solve_uflp(
@@ -160,15 +180,122 @@ def check_feasible(problem: Problem, *, capacitated: bool) -> None:
     found.raise_if_any(InfeasibleError)
 
 
+@dataclass
+class _Fixing:
+    """Sites fixed before the MIP and what proves it (see the module docstring)."""
+
+    closed: np.ndarray
+    opened: np.ndarray
+    bound: float = -math.inf  # Lagrangian bound of the whole problem
+    fix_bound: float = math.inf  # min over fixed sites of the bound with that site the other way
+    lam: np.ndarray | None = None  # best multipliers (select the link rows of the MIP)
+    restricted_bound: float = -math.inf  # bound of every solution the fixings keep
+
+    def proven_bound(self, reduced_bound: float = -math.inf) -> float:
+        """A lower bound of the whole problem, given one (``reduced_bound``) of the problem left."""
+        return max(self.bound, min(max(reduced_bound, self.restricted_bound), self.fix_bound))
+
+
+def _fix_sites(cost, w, f, cap, *, req, usable, best_v, best_open, gap, capacitated, params
+               ) -> tuple[float, np.ndarray, _Fixing]:
+    """Lagrangian bound, a second local search from its sites, reduced-cost fixing, then probing."""
+    m = cost.shape[1]
+    margin = 0.5 * gap * abs(best_v)
+    lam0 = w * cost[:, best_open].min(axis=1)
+    lag = warehouse_lagrangian(cost, w, f, cap, upper_bound=best_v, required=req, forbidden=~usable,
+                               lam0=lam0, target=best_v - margin)
+    if capacitated and lag.bound < best_v - margin:
+        th = time.perf_counter()
+        v2, o2 = warehouse_heuristic(cost, w, f, cap, starts=[best_open] + lag.sites[-3:],
+                                     rank=np.argsort(np.where(usable, lag.rho, np.inf), kind="stable"),
+                                     required=req, usable=usable)
+        if v2 < best_v:
+            best_v, best_open = v2, o2
+        params["heuristic2_seconds"] = round(time.perf_counter() - th, 4)
+    params["heuristic_value"] = best_v
+    thr = best_v - 0.5 * gap * abs(best_v)
+    is_open = np.zeros(m, bool)
+    is_open[best_open] = True
+    flip = lag.bound + np.where(is_open, lag.delta_close, lag.delta_open)  # bound with the site flipped
+    free = usable & ~req
+    fix0 = free & ~is_open & (flip >= thr)
+    fix1 = free & is_open & (flip >= thr)
+    site_bound = np.where(fix0 | fix1, flip, np.nan)
+    params.update({"lagrangian_bound": round(lag.bound, 6), "lagrangian_iterations": lag.iterations,
+                   "lagrangian_seconds": round(lag.seconds, 4), "closed_by_reduced_cost": int(fix0.sum()),
+                   "opened_by_reduced_cost": int(fix1.sum())})
+    cand = np.flatnonzero(free & ~fix0 & ~fix1)
+    lam, rbound = lag.lam, -math.inf
+    if best_v > lag.bound + gap * abs(best_v) and len(cand) > 1:
+        cand = cand[np.argsort(-flip[cand], kind="stable")]
+        rc0, rc1, probes, tp = fix0.copy(), fix1.copy(), 0, time.perf_counter()
+        for rnd in range(2):  # probe; swaps guided by the probes' bounds; if they improve, probe again
+            pr = probe_sites(cost, w, f, cap, lam=lam, threshold=thr, upper_bound=best_v, is_open=is_open,
+                             candidates=cand, required=req | fix1, forbidden=~usable | fix0)
+            fix0 |= pr.closed
+            fix1 |= pr.opened
+            site_bound = np.where(pr.closed | pr.opened, pr.bound, site_bound)
+            lam, rbound = pr.lam, pr.restricted_bound
+            probes += pr.probes
+            if rnd or rbound >= thr:
+                break
+            v3, o3 = guided_swaps(cost, w, f, cap, open_idx=best_open, value=best_v, score=pr.flip_bound,
+                                  free=free & ~fix0 & ~fix1)
+            if not v3 < best_v:
+                break
+            best_v, best_open = v3, o3
+            params["heuristic_value"] = best_v
+            thr = best_v - 0.5 * gap * abs(best_v)  # lower than before: earlier fixings stay valid
+            is_open = np.zeros(m, bool)
+            is_open[best_open] = True
+            cand = np.flatnonzero(free & ~fix0 & ~fix1)
+        params.update({"closed_by_probing": int((fix0 & ~rc0).sum()), "opened_by_probing": int((fix1 & ~rc1).sum()),
+                       "probes": probes,
+                       "probing_seconds": round(time.perf_counter() - tp, 4)})
+    fixed = fix0 | fix1
+    fb = float(np.min(site_bound[fixed])) if fixed.any() else math.inf
+    return best_v, best_open, _Fixing(fix0, fix1, lag.bound, fb, lam, rbound)
+
+
+def _reduced_mip(work: Problem, cost, cap, fx: _Fixing, *, best_v, best_open, options, t0, params
+                 ) -> tuple[Any, np.ndarray, float, float]:
+    """The model of :mod:`siting.algorithms.cflp_mip` on the sites left, warm-started from the incumbent.
+
+    Returns ``(HiGHS run, open sites, value, bound of the reduced problem)``; the incumbent if HiGHS does
+    not improve on it.
+    """
+    n, m = cost.shape
+    w = work.weight
+    if fx.lam is None:  # no multipliers: every link row (the full strong model)
+        link = np.isfinite(cost)
+    else:
+        link = cost - (fx.lam / w)[:, None] < 0
+    red = build_reduced_cflp(cost, w, work.fixed_cost_cny, cap, closed=fx.closed | work.forbidden,
+                             required=work.required | fx.opened, link=link)
+    x0 = None
+    if math.isfinite(best_v):
+        _, xa = assignment_cost(cost, w, cap, best_open)
+        xd = np.zeros((n, m))
+        xd[:, best_open] = xa
+        x0 = red.start_vector(best_open, xd)
+    remaining = None
+    if options.time_limit_s is not None:
+        remaining = max(options.time_limit_s - (time.perf_counter() - t0), 0.01)
+    opts = replace(options, extra={**WAREHOUSE_HIGHS_OPTIONS, **options.extra})
+    solved = run_highs(red.compiled, options=opts, warm_start=x0, time_limit_s=remaining, load=False)
+    params["reduced_sites"] = len(red.sites)
+    params["link_rows"] = red.link_rows
+    open_idx, val = best_open, best_v
+    if solved.has_solution and solved.objective < val:
+        open_idx, _ = red.solution(solved.values, (n, m))
+        val = solved.objective
+    red_bound = solved.bound if math.isfinite(solved.bound) else -math.inf
+    return solved, open_idx, val, red_bound
+
+
 def _solve(problem: Problem, *, options: SolverOptions, capacitated: bool, fixing: bool, model_name: str
            ) -> Result:
-    from siting.algorithms.common import make_solve_info
-    from siting.model.radius import pyomo_env
-    from siting.model.split_plant import build_cflp_split
-    from siting.solvers.highs import compile_model, run_highs
-
     check_feasible(problem, capacitated=capacitated)
-    pyomo_env()
     t0 = time.perf_counter()
     gap = float(options.mip_rel_gap)
     work = problem if capacitated else problem.with_options(
@@ -177,101 +304,40 @@ def _solve(problem: Problem, *, options: SolverOptions, capacitated: bool, fixin
     w, f, cap = work.weight, work.fixed_cost_cny, work.capacity
     req, usable = work.required, ~work.forbidden & np.isfinite(cost).any(axis=0)
     m = cost.shape[1]
-    # incumbent: uncapacitated local search, then (capacitated) covered and improved with the transport LP
+    # incumbent: uncapacitated local search; capacitated, covered and valued with the transport LP (the local
+    # search with capacities runs after the Lagrangian bound, ranked by its site values)
     u_v, u_open = uflp_heuristic(cost, w, f, required=req, usable=usable)
+    best_v, best_open = u_v, u_open
     if capacitated:
         best_v, best_open = warehouse_heuristic(cost, w, f, cap, starts=[u_open],
                                                 rank=np.argsort(np.where(usable, f, np.inf)), required=req,
-                                                usable=usable)
-    else:
-        best_v, best_open = u_v, u_open
-    heur_s = time.perf_counter() - t0
-    params: dict[str, Any] = {"heuristic_value": best_v, "heuristic_seconds": round(heur_s, 4)}
-    bound = -math.inf
-    fix0 = np.zeros(m, bool)
-    fix1 = np.zeros(m, bool)
-    fix_bound = math.inf
+                                                usable=usable, max_rounds=30 if not fixing else 0)
+    params: dict[str, Any] = {"heuristic_value": best_v, "heuristic_seconds": round(time.perf_counter() - t0, 4)}
+    fx = _Fixing(np.zeros(m, bool), np.zeros(m, bool))
     if fixing and math.isfinite(best_v):
-        margin = 0.5 * gap * abs(best_v)
-        lam0 = w * cost[:, best_open].min(axis=1)
-        lag = warehouse_lagrangian(cost, w, f, cap, upper_bound=best_v, required=req, forbidden=~usable,
-                                   lam0=lam0, target=best_v - margin)
-        if capacitated and lag.bound < best_v - margin:
-            th = time.perf_counter()
-            v2, o2 = warehouse_heuristic(cost, w, f, cap, starts=[best_open] + lag.sites[-3:],
-                                         rank=np.argsort(np.where(usable, lag.rho, np.inf), kind="stable"),
-                                         required=req, usable=usable)
-            if v2 < best_v:
-                best_v, best_open = v2, o2
-            params["heuristic2_seconds"] = round(time.perf_counter() - th, 4)
-        params["heuristic_value"] = best_v
-        margin = 0.5 * gap * abs(best_v)
-        bound = lag.bound
-        thr = best_v - margin
-        is_open = np.zeros(m, bool)
-        is_open[best_open] = True
-        fix0 = usable & ~req & (lag.bound + lag.delta_open >= thr) & ~is_open
-        fix1 = usable & ~req & (lag.bound + lag.delta_close >= thr) & is_open
-        fixed_mask = fix0 | fix1
-        if fixed_mask.any():
-            fix_bound = float(np.min(lag.bound + np.where(fix0, lag.delta_open, lag.delta_close)[fixed_mask]))
-        params.update({"lagrangian_bound": round(lag.bound, 6), "lagrangian_iterations": lag.iterations,
-                       "lagrangian_seconds": round(lag.seconds, 4), "closed_by_reduced_cost": int(fix0.sum()),
-                       "opened_by_reduced_cost": int(fix1.sum())})
-        if best_v <= bound + gap * abs(best_v):
+        best_v, best_open, fx = _fix_sites(cost, w, f, cap, req=req, usable=usable, best_v=best_v,
+                                           best_open=best_open, gap=gap, capacitated=capacitated, params=params)
+        if best_v <= fx.proven_bound() + gap * abs(best_v):
             x = split_allocation(work, cost, cap, best_open)
-            info = make_solve_info(TerminationCondition.OPTIMAL, allocation_objective(work, x, best_open), bound, 0.0,
-                         time.perf_counter() - t0, options, True, "Lagrangian bound")
+            info = make_solve_info(TerminationCondition.OPTIMAL, allocation_objective(work, x, best_open),
+                                   fx.proven_bound(), 0.0, time.perf_counter() - t0, options, True, "Lagrangian bound")
             return Result(model=model_name, info=info, open=best_open, allocation=x, params=params)
-    # the strong model on the sites left (closed ones forbidden, opened ones required), warm-started
     tb = time.perf_counter()
-    red = work.with_closed(fix0).with_options(required=work.required | fix1)
-    model = build_cflp_split(red)
-    comp = compile_model(model)
-    build_s = time.perf_counter() - tb
-    x0 = None
-    if math.isfinite(best_v):
-        col_of = comp.column_index()
-        x0 = np.zeros(len(comp.columns))
-        xa = split_allocation(red, cost, cap, best_open)
-        for j in best_open.tolist():
-            k = col_of.get(id(model.y[j]))
-            if k is not None:
-                x0[k] = 1.0
-        for q in np.flatnonzero(xa > 0).tolist():
-            k = col_of.get(id(model.x[q]))
-            if k is not None:
-                x0[k] = xa[q]
-    remaining = None
-    if options.time_limit_s is not None:
-        remaining = max(options.time_limit_s - (time.perf_counter() - t0), 0.01)
-    from dataclasses import replace
-
-    opts = replace(options, extra={**WAREHOUSE_HIGHS_OPTIONS, **options.extra})
-    solved = run_highs(comp, options=opts, warm_start=x0, time_limit_s=remaining)
-    params["reduced_sites"] = int((~red.forbidden).sum())
-    term = solved.termination
-    open_idx, val = best_open, best_v
-    if solved.has_solution:
-        y = np.array([model.y[j].value or 0.0 for j in range(m)])
-        cand = np.flatnonzero(y > 0.5)
-        xs = np.clip(np.array([model.x[q].value or 0.0 for q in range(red.n_pairs)]), 0.0, 1.0)
-        xs[~np.isin(red.pair_candidate, cand)] = 0.0
-        v = allocation_objective(red, xs, cand)
-        if v < val:
-            open_idx, val = cand, v
-    red_bound = solved.bound if math.isfinite(solved.bound) else -math.inf
-    bound = max(bound, min(red_bound, fix_bound))
+    solved, open_idx, val, red_bound = _reduced_mip(work, cost, cap, fx, best_v=best_v, best_open=best_open,
+                                                    options=options, t0=t0, params=params)
+    build_s = 0.0
+    params["mip_seconds"] = round(time.perf_counter() - tb, 4)
+    bound = fx.proven_bound(red_bound)
     proven = math.isfinite(val) and val <= bound + gap * abs(val) + 1e-9
     if not math.isfinite(val):
-        info = make_solve_info(term, math.nan, bound if math.isfinite(bound) else math.nan, build_s,
-                     time.perf_counter() - t0 - build_s, options, False, solved.solver)
+        info = make_solve_info(solved.termination, math.nan, bound if math.isfinite(bound) else math.nan,
+                               build_s, time.perf_counter() - t0, options, False, solved.solver)
         return Result(model=model_name, info=info, open=np.zeros(0, np.int64), allocation=np.zeros(0),
                       params=params)
     x = split_allocation(work, cost, cap, open_idx)
     val = allocation_objective(work, x, open_idx)
-    info = make_solve_info(term, val, bound if math.isfinite(bound) else math.nan, build_s,
-                 time.perf_counter() - t0 - build_s, options, proven, solved.solver)
+    info = make_solve_info(solved.termination, val, bound if math.isfinite(bound) else math.nan, build_s,
+                           time.perf_counter() - t0, options, proven, solved.solver)
     return Result(model=model_name, info=info, open=np.asarray(open_idx, np.int64), allocation=x, params=params)
 
 

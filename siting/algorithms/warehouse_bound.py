@@ -33,35 +33,28 @@ class WarehouseLagrangian:
 
 
 def _site_values(cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capacity: np.ndarray,
-                 lam: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``rho`` (m,) and the knapsack solutions ``x`` (n, m) of every usable site (continuous knapsack)."""
-    n, m = cost.shape
-    r = cost - (lam / weight)[:, None]  # per-unit reduced cost, inf where not allowed
-    x = np.zeros((n, m))
+                 lam: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``rho`` (m,) and the knapsack solutions of every usable site (continuous knapsack), the latter sparse as
+    ``(customer, site, x)``. Only the pairs of negative reduced cost enter a knapsack, so only they are sorted
+    (by site, then reduced cost)."""
+    m = cost.shape[1]
     rho = np.full(m, np.inf)
     cols = np.flatnonzero(usable)
-    if len(cols) == 0:
-        return rho, x
-    rs = r[:, cols]
-    neg = rs < 0
-    cap = capacity[cols]
-    unc = np.isinf(cap)
-    xs = neg.astype(np.float64)
-    if (~unc).any():
-        cc = np.flatnonzero(~unc)
-        sub = np.where(neg[:, cc], rs[:, cc], np.inf)
-        order = np.argsort(sub, axis=0, kind="stable")
-        ws = weight[order]
-        cum = np.cumsum(ws, axis=0)
-        frac = np.clip((cap[cc][None, :] - (cum - ws)) / ws, 0.0, 1.0)
-        frac[~np.isfinite(np.take_along_axis(sub, order, axis=0))] = 0.0
-        xc = np.zeros_like(frac)
-        np.put_along_axis(xc, order, frac, axis=0)
-        xs[:, cc] = xc
-    x[:, cols] = xs
-    val = (np.where(xs > 0, rs, 0.0) * weight[:, None] * xs).sum(axis=0)
-    rho[cols] = fixed[cols] + val
-    return rho, x
+    rho[cols] = fixed[cols]
+    unit = lam / weight
+    r = cost[:, cols] - unit[:, None]  # per-unit reduced cost, inf where not allowed
+    ii, jl = np.nonzero(r < 0)
+    rv = r[ii, jl]
+    order = np.lexsort((rv, jl))
+    ii, jl, rv = ii[order], jl[order], rv[order]
+    jj = cols[jl]
+    ws = weight[ii]
+    cum = np.cumsum(ws)
+    start = np.searchsorted(jl, jl, side="left")  # first entry of each site's group
+    before = cum - ws - np.where(start > 0, cum[start - 1], 0.0)  # weight taken earlier at the same site
+    x = np.clip((capacity[jj] - before) / ws, 0.0, 1.0)
+    rho += np.bincount(jj, weights=rv * ws * x, minlength=m)
+    return rho, (ii, jj, x)
 
 
 def _site_problem(rho: np.ndarray, capacity: np.ndarray, total: float, required: np.ndarray,
@@ -192,7 +185,7 @@ def warehouse_lagrangian(
     ub = float(upper_bound)
     while it < max_iter and theta > 1e-4:
         it += 1
-        rho, x = _site_values(cost, w, fixed, capacity, lam, usable)
+        rho, (xi, xj, xv) = _site_values(cost, w, fixed, capacity, lam, usable)
         chosen, sval, dopen, dclose = _site_problem(rho, capacity, total, req, usable)
         if not math.isfinite(sval):
             break
@@ -208,7 +201,7 @@ def warehouse_lagrangian(
             stall += 1
             if stall >= patience:
                 theta, stall = theta / 2.0, 0
-        g = 1.0 - x[:, chosen].sum(axis=1)
+        g = 1.0 - np.bincount(xi, weights=np.where(chosen[xj], xv, 0.0), minlength=n)
         norm = float(g @ g)
         if norm < 1e-18:
             break
@@ -216,3 +209,101 @@ def warehouse_lagrangian(
     sites.append(np.flatnonzero(chosen) if it else np.zeros(0, np.int64))
     return WarehouseLagrangian(bound=best, delta_open=out[0], delta_close=out[1], rho=out[2], lam=out[3],
                                sites=sites, iterations=it, seconds=time.perf_counter() - t0)
+
+
+@dataclass(frozen=True)
+class SiteProbe:
+    """Sites fixed by Lagrangian probing (:func:`probe_sites`).
+
+    Attributes
+    ----------
+    closed, opened : (m,) bool, sites newly proven closed / open
+    bound : (m,) a lower bound of every solution with the site the other way (``nan`` where not fixed)
+    flip_bound : (m,) the last probe's bound of each probed site, fixed or not (``nan`` where not probed)
+    lam : the multipliers of the last Lagrangian of the restricted problem
+    restricted_bound : a lower bound of every solution the fixings keep (``-inf`` if not computed)
+    probes, passes, seconds
+    """
+
+    closed: np.ndarray
+    opened: np.ndarray
+    bound: np.ndarray
+    flip_bound: np.ndarray
+    lam: np.ndarray
+    restricted_bound: float
+    probes: int
+    passes: int
+    seconds: float
+
+
+def probe_sites(
+    cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capacity: np.ndarray, *,
+    lam: np.ndarray, threshold: float, upper_bound: float, is_open: np.ndarray, candidates: np.ndarray,
+    required: np.ndarray, forbidden: np.ndarray, max_iter: int = 40, passes: int = 3, patience: int = 10,
+    max_seconds: float = math.inf,
+) -> SiteProbe:
+    r"""Lagrangian probing: for each candidate site, force it the other way than in the incumbent (open if
+    closed there, closed if open) and re-optimise :math:`L(\lambda)` of that restricted problem from ``lam``
+    (:func:`warehouse_lagrangian`, ``max_iter`` steps). A bound reaching ``threshold`` proves that no solution
+    below the threshold has that setting, so the site is fixed as in the incumbent. Fixings accumulate: each
+    probe runs on the problem restricted by the earlier ones, which is valid because each fixing removes only
+    solutions at or above the threshold.
+
+    After a pass that fixed something, :math:`L` of the restricted problem is re-optimised (its value bounds
+    every solution kept; its reduced costs fix more sites, as in :func:`warehouse_lagrangian`'s deltas) and
+    the remaining candidates are probed again, up to ``passes`` passes. Candidates are probed in the caller's
+    order (most promising first); a pass ends after ``patience`` probes in a row that fix nothing (with a
+    weak incumbent most probes fail, and each costs ``max_iter`` Lagrangian steps), probing after
+    ``max_seconds``. An infeasible restricted problem (the
+    Lagrangian site problem has no cover) fixes nothing.
+    """
+    t0 = time.perf_counter()
+    m = cost.shape[1]
+    req = np.asarray(required, bool).copy()
+    forb = np.asarray(forbidden, bool).copy()
+    closed = np.zeros(m, bool)
+    opened = np.zeros(m, bool)
+    bound = np.full(m, np.nan)
+    flip_bound = np.full(m, np.nan)
+    probes, done, rbound = 0, 0, -math.inf
+    cand = [int(j) for j in np.asarray(candidates, np.int64)]
+
+    def fix(j: int, b: float) -> None:
+        bound[j] = b
+        if is_open[j]:
+            opened[j] = req[j] = True
+        else:
+            closed[j] = forb[j] = True
+
+    while done < passes and time.perf_counter() - t0 <= max_seconds:
+        done += 1
+        before = int(closed.sum() + opened.sum())
+        misses = 0
+        for j in cand:
+            if misses >= patience or time.perf_counter() - t0 > max_seconds:
+                break
+            if req[j] or forb[j]:
+                continue
+            r2, f2 = req.copy(), forb.copy()
+            (f2 if is_open[j] else r2)[j] = True
+            lag = warehouse_lagrangian(cost, weight, fixed, capacity, upper_bound=upper_bound, required=r2,
+                                       forbidden=f2, lam0=lam, max_iter=max_iter, target=threshold)
+            probes += 1
+            flip_bound[j] = lag.bound
+            misses += 1
+            if lag.bound >= threshold:
+                fix(j, lag.bound)
+                misses = 0
+        if int(closed.sum() + opened.sum()) == before or done == passes:
+            break
+        lag = warehouse_lagrangian(cost, weight, fixed, capacity, upper_bound=upper_bound, required=req,
+                                   forbidden=forb, lam0=lam, max_iter=3 * max_iter, target=threshold)
+        lam, rbound = lag.lam, max(rbound, lag.bound)
+        if rbound >= threshold:
+            break
+        flip = lag.bound + np.where(is_open, lag.delta_close, lag.delta_open)
+        for j in cand:
+            if not (req[j] or forb[j]) and flip[j] >= threshold:
+                fix(j, float(flip[j]))
+    return SiteProbe(closed=closed, opened=opened, bound=bound, flip_bound=flip_bound, lam=np.asarray(lam), restricted_bound=rbound,
+                     probes=probes, passes=done, seconds=time.perf_counter() - t0)

@@ -15,13 +15,17 @@ def dense_cost(problem: Problem) -> np.ndarray:
     return d
 
 
-def assignment_cost(cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, open_idx: np.ndarray
-                    ) -> tuple[float, np.ndarray | None]:
+def assignment_cost(cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, open_idx: np.ndarray, *,
+                    nearest: int | None = None) -> tuple[float, np.ndarray | None]:
     r"""Cheapest split-demand assignment of all customers to the open sites (transport cost only).
 
     Uncapacitated open sites (all :math:`c_j = \infty`): each customer to its nearest open site. Otherwise the
     transportation LP :math:`\min \sum w_i d_{ij} x_{ij}` s.t. :math:`\sum_j x_{ij} = 1`, :math:`\sum_i w_i
     x_{ij} \le c_j`, :math:`x \ge 0` over the open sites, solved by HiGHS.
+
+    With ``nearest = k`` each customer may use only its ``k`` cheapest open sites (a restriction: the value is
+    that of a feasible assignment, an upper bound of the exact one; when the restriction is infeasible the
+    exact LP is solved instead).
 
     Returns
     -------
@@ -49,6 +53,12 @@ def assignment_cost(cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, 
     import scipy.sparse as sp
 
     ok = np.isfinite(sub)
+    if nearest is not None and nearest < q:
+        near = np.zeros_like(ok)
+        np.put_along_axis(near, np.argpartition(sub, nearest - 1, axis=1)[:, :nearest], True, axis=1)
+        v, x = assignment_cost(np.where(near, sub, np.inf), weight, cap, np.arange(q))
+        if x is not None:
+            return v, x
     ii, jj = np.nonzero(ok)
     nv = len(ii)
     inf = highspy.kHighsInf
@@ -146,8 +156,8 @@ def uflp_heuristic(cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, *, r
     return (float(w @ d + fixed[oi].sum()) if np.all(np.isfinite(d)) else math.inf), oi
 
 
-def _value(cost, w, fixed, capacity, open_idx) -> tuple[float, np.ndarray | None]:
-    v, x = assignment_cost(cost, w, capacity, open_idx)
+def _value(cost, w, fixed, capacity, open_idx, nearest=None) -> tuple[float, np.ndarray | None]:
+    v, x = assignment_cost(cost, w, capacity, open_idx, nearest=nearest)
     return v + float(fixed[open_idx].sum()), x
 
 
@@ -164,10 +174,12 @@ def _cover(open_mask: np.ndarray, order: np.ndarray, capacity: np.ndarray, total
 def warehouse_heuristic(
     cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capacity: np.ndarray, *,
     starts: list[np.ndarray], rank: np.ndarray, required: np.ndarray, usable: np.ndarray,
-    n_try: int = 8, max_rounds: int = 30,
+    n_try: int = 8, max_rounds: int = 30, nearest: int | None = 6,
 ) -> tuple[float, np.ndarray]:
     """Best of ``starts`` (site sets, topped up to cover demand by ``rank``, cheapest first), then drop / add /
     swap local search, first improvement, over the ``n_try`` best-ranked closed sites and all open ones.
+    Moves are valued with each customer restricted to its ``nearest`` open sites (:func:`assignment_cost`;
+    ``None``: exact), the result exactly.
 
     Returns ``(value, open sites)``; ``(inf, empty)`` if nothing feasible was found.
     """
@@ -180,7 +192,7 @@ def warehouse_heuristic(
     def val(mask: np.ndarray) -> float:
         key = np.packbits(mask).tobytes()
         if key not in seen:
-            seen[key] = _value(cost, weight, fixed, capacity, np.flatnonzero(mask))[0]
+            seen[key] = _value(cost, weight, fixed, capacity, np.flatnonzero(mask), nearest)[0]
         return seen[key]
 
     for s in starts:
@@ -215,6 +227,8 @@ def warehouse_heuristic(
                 break
         if not improved:
             break
+    if nearest is not None:
+        best_v = min(best_v, _value(cost, weight, fixed, capacity, np.flatnonzero(mask))[0])
     return best_v, np.flatnonzero(mask)
 
 
@@ -234,3 +248,43 @@ def split_allocation(problem: Problem, cost: np.ndarray, cap: np.ndarray, open_i
 def allocation_objective(problem: Problem, x: np.ndarray, open_idx: np.ndarray) -> float:
     return float(problem.fixed_cost_cny[open_idx].sum()
                  + np.sum(problem.weight[problem.pair_demand] * problem.distance_km * x))
+
+
+def guided_swaps(cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capacity: np.ndarray, *,
+                 open_idx: np.ndarray, value: float, score: np.ndarray, free: np.ndarray, n_eval: int = 40,
+                 nearest: int | None = 6) -> tuple[float, np.ndarray]:
+    """Single and double swaps among the ``free`` sites, tried in increasing order of the summed excess
+    ``score - value`` of the sites flipped (e.g. the Lagrangian bound of the problem with that site flipped: a low bound marks a
+    flip that may pay), at most ``n_eval`` of them, first improvement; moves that leave too little capacity
+    are skipped. Returns ``(value, open sites)`` of the best point (valued exactly), ``open_idx`` itself if
+    nothing improves on ``value``.
+    """
+    import itertools
+
+    m = cost.shape[1]
+    is_open = np.zeros(m, bool)
+    is_open[np.asarray(open_idx, np.int64)] = True
+    sc = np.where(np.isfinite(score), score - value, np.inf)  # excess over the incumbent: sums comparable
+    fo = [j for j in np.flatnonzero(free & is_open).tolist() if np.isfinite(sc[j])]
+    fc = [j for j in np.flatnonzero(free & ~is_open).tolist() if np.isfinite(sc[j])]
+    moves = [(sc[a] + sc[b], (a,), (b,)) for a in fo for b in fc]
+    moves += [(sc[a1] + sc[a2] + sc[b1] + sc[b2], (a1, a2), (b1, b2))
+              for a1, a2 in itertools.combinations(fo, 2) for b1, b2 in itertools.combinations(fc, 2)]
+    moves.sort(key=lambda t: t[0])
+    total = float(weight.sum())
+    tried = 0
+    for _, out, inn in moves:
+        if tried >= n_eval:
+            break
+        cand = is_open.copy()
+        cand[list(out)] = False
+        cand[list(inn)] = True
+        if capacity[cand].sum() < total:
+            continue
+        tried += 1
+        v = _value(cost, weight, fixed, capacity, np.flatnonzero(cand), nearest)[0]
+        if v < value - 1e-9 * max(1.0, abs(value)):
+            exact = _value(cost, weight, fixed, capacity, np.flatnonzero(cand))[0]
+            if exact < value:
+                return exact, np.flatnonzero(cand)
+    return value, np.asarray(open_idx, np.int64)
