@@ -223,7 +223,8 @@ def network_warm_start(built: Any, comp: Any, *, options: Any, polish_seconds: f
         # the LP did not finish in its time (a loaded machine): the LP of the aggregated formulation (5x
         # smaller, a weaker but proven bound) gives the scores and the bound; failing that, reachable demand
         say("warm start: the LP did not finish in time; using the aggregated formulation's LP")
-        score, lp_bound = _weak_lp(built, options, None if lp_seconds is None else 0.5 * lp_seconds)
+        left = None if limit is None else max(0.8 * (limit - (time.perf_counter() - t0)), 1.0)
+        score, lp_bound = _weak_lp(built, options, left)
         if score is None:
             score = reach_scores(p)
         else:
@@ -272,7 +273,7 @@ def _closed_at_root(built: Any, comp: Any, start: np.ndarray, made: dict[str, An
 def solve_escalating(built: Any, comp: Any, *, options: Any, build_seconds: float, log: Any = None) -> Any:
     """Solve ``built`` (compiled as ``comp``) from its LP; returns a :class:`~siting.core.results.SolveInfo`.
 
-    :func:`network_warm_start` first solves the LP relaxation (at most 60 % of the time limit) and rounds it.
+    :func:`network_warm_start` first solves the LP relaxation (at most 75 % of the time limit) and rounds it.
     If the rounding is within the gap of the LP bound, that is the answer (proven at the root). Otherwise the
     rounding is polished into a start (at most 15 s or 15 % of the limit); HiGHS then runs cold for the rest of
     the time and the better of its incumbent and the start is the answer. The LP optimum is a proven bound
@@ -290,7 +291,9 @@ def solve_escalating(built: Any, comp: Any, *, options: Any, build_seconds: floa
     say = log or (lambda _s: None)
     limit = options.time_limit_s
     t0 = time.perf_counter()
-    lp_budget = None if limit is None else max(0.6 * limit, 1.0)
+    # the strong LP is most of the answer (on the cold chain its rounding is within 0.01 %): 75 % of the time
+    # (60 % until 2026-12, when under a load of 6 on 2 cores the LP of the cold chain took 44 s of 60)
+    lp_budget = None if limit is None else max(0.75 * limit, 1.0)
     polish = 15.0 if limit is None else min(15.0, 0.15 * limit)
     start, made = network_warm_start(built, comp, options=replace(options, verbose=False), polish_seconds=polish,
                                      lp_seconds=lp_budget, log=say)
