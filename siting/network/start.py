@@ -226,9 +226,9 @@ def network_warm_start(built: Any, comp: Any, *, options: Any, polish_seconds: f
         # the LP did not finish in its time (a loaded machine): the LP without full path flows (3-5x
         # smaller, a weaker but proven bound) gives the scores and the bound; failing that, reachable demand
         say("warm start: the LP did not finish in time; using the LP without full path flows")
-        # what is left, and at least a quarter of the limit: without this LP a loaded machine may end a short
-        # run with no bound at all (cold chain, 10 s, load 5.5 on 2 cores)
-        left = None if limit is None else max(0.8 * (limit - (time.perf_counter() - t0)), 0.25 * limit, 1.0)
+        # what is left, and at least a quarter of the limit or 5 s (its LP takes 2.4 s CPU on the cold chain):
+        # without this LP a short run ends with HiGHS's trivial bound (cold chain, 10 s: 481 M CNY/yr)
+        left = None if limit is None else max(0.8 * (limit - (time.perf_counter() - t0)), 0.25 * limit, 5.0)
         score, lp_bound = _weak_lp(built, options, left)
         if score is None:
             score = reach_scores(p)
