@@ -64,6 +64,9 @@ At the bottom this is the classical disaggregation by demand point: a township's
 proportion to that park being open, which removes the weak-LP effect of :math:`f \le M u` (the LP would
 otherwise ship every collection point's volume to its nearest, barely open, park).
 
+**Group paths** (:mod:`siting.model.multitier_groups`): on a level without path flows, the same strong
+linking aggregated by the groups of the facilities two tiers down (variables ``h``).
+
 **Group cuts** on aggregated levels: for every group *G* of tier-(t+1) candidates (the groups of the count
 rules of tiers *t* and *t+1* and of the ``link_same`` rule, e.g. the planning units or regions) and every
 parent *k*: :math:`\sum_{j \in G} f_{jk} \le R_G\, y_k` with :math:`R_G` the demand that can reach *G*. Valid
@@ -139,6 +142,9 @@ class MultiTierModel:
         solution is read back through :func:`cheapest_tree`.
     wscale, path_pairs, path_offset, mode
         Volume scale, the path-variable index maps per level, and the path mode used.
+    group_paths, group_offset
+        The group paths (:class:`~siting.model.multitier_groups.GroupPaths`) per level and the start of each
+        level's variables in ``h``.
     """
 
     model: Any
@@ -154,6 +160,8 @@ class MultiTierModel:
     path_pairs: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     path_offset: dict[int, int] = field(default_factory=dict)
     mode: str = "none"
+    group_paths: dict[int, Any] = field(default_factory=dict)
+    group_offset: dict[int, int] = field(default_factory=dict)
 
     def solution(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
         """Read ``(open, link_used, link_flow)`` per tier from the loaded variable values."""
@@ -219,6 +227,13 @@ class MultiTierModel:
             gv = np.where(used[t + 1][lo] & used[t][up], lower_flow, 0.0)
             for q, v in enumerate(gv):
                 m.g[o + q].set_value(float(v), skip_validation=True)
+        for t, gp in self.group_paths.items():
+            o = self.group_offset[t]
+            agg_flow = np.bincount(gp.agg_of_link, weights=np.where(used[t + 1], flow[t + 1], 0.0),
+                                   minlength=len(gp.agg_group)) / wscale
+            hv = np.where(used[t][gp.pair_m], agg_flow[gp.pair_a], 0.0)
+            for q, v in enumerate(hv):
+                m.h[o + q].set_value(float(v), skip_validation=True)
 
 
 def build_multitier(problem: NetworkProblem, *, name: str | None = None, strong: bool | str = "auto",
@@ -265,4 +280,5 @@ def build_multitier(problem: NetworkProblem, *, name: str | None = None, strong:
     return MultiTierModel(model=model, problem=p, y_offset=lay.y_off, u_offset=lay.u_off, families=families,
                           flow_bound=None, fixed_y=fixed, objective_scale=scale, tree_lp=lay.tree_lp,
                           wscale=lay.wscale, path_pairs={t: lay.pairs[t] for t in lay.path_levels},
-                          path_offset=lay.g_off, mode=lay.mode)
+                          path_offset=lay.g_off, mode=lay.mode, group_paths=lay.group_levels,
+                          group_offset=lay.h_off)

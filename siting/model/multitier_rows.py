@@ -17,56 +17,51 @@ import numpy as np
 import scipy.sparse as sp
 
 from siting.core.network import NetworkProblem
+from siting.model.multitier_groups import add_group_path_level, csr_rows, expand_pairs, group_label, group_paths
 
 __all__ = ["Layout", "Rows", "plan_layout", "add_fixings", "add_assignment", "add_level", "add_capacities",
            "add_counts", "add_colocation", "add_objective"]
 
 
-def csr_rows(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
-    """A CSR matrix from coordinates, duplicates summed."""
-    mat = sp.csr_matrix((vals, (rows, cols)), shape=shape)
-    mat.sum_duplicates()
-    return mat
-
-
-def expand_pairs(child_of_parent_link: np.ndarray, upper_child: np.ndarray, n_child: int) -> tuple[np.ndarray, np.ndarray]:
-    """All pairs (l, m) of a lower link l and an upper link m that continues it (child(m) == parent(l)).
-
-    Vectorised: the upper links are sorted by child, so each lower link's continuations are one slice.
-    """
-    indptr = np.searchsorted(upper_child, np.arange(n_child + 1))
-    start = indptr[child_of_parent_link]
-    deg = indptr[child_of_parent_link + 1] - start
-    lower = np.repeat(np.arange(len(child_of_parent_link), dtype=np.int64), deg)
-    first = np.repeat(np.cumsum(deg) - deg, deg)
-    upper = np.repeat(start, deg) + (np.arange(int(deg.sum()), dtype=np.int64) - first)
-    return lower, upper
+def level_covered(p: NetworkProblem, t: int) -> bool:
+    """Whether the group cut of level ``t`` is already tight: the child tier has "exactly one per group G" and
+    its own links stay within G, so each group's volume is fixed (e.g. one park per planning unit)."""
+    child = p.tiers[t + 1]
+    return any(r.tier == t + 1 and r.by is not None and r.sense == "==" and r.value == 1
+               and child.link_same == r.by for r in p.counts)
 
 
 def auto_levels(p: NetworkProblem, n_pairs: dict[int, int], budget: int, small: int = 20_000) -> set[int]:
     """Levels that get path variables under ``strong="auto"``.
 
-    Small problems: every level. Otherwise a level is skipped when its group cut is already tight (the
-    child tier has "exactly one per group G" and its own links stay within G, so each group's volume is fixed,
-    e.g. one park per planning unit), and the remaining levels are taken from the top down while the number of
-    path variables stays within ``budget`` (measured on the Chongqing scenarios: the express network needs only
-    the collection level, the cold chain only the top level).
+    Small problems: every level. Otherwise a level is skipped when its group cut is already tight
+    (:func:`level_covered`), and the remaining levels are taken from the bottom up while the number of path
+    variables stays within ``budget``; the levels left out get group paths where they can
+    (:func:`auto_group_levels`). Measured on the Chongqing scenarios (``benchmarks/bench_multitier.py``): the
+    express network needs only the collection level; the cold chain gets path flows on the level above its
+    bottom tier and group paths on the top level (root LP 2,016 M CNY/yr, integral, in a few seconds, where
+    top-level paths alone, the choice until 2026-12, gave 2,001 M in 18 s, and both full levels took 120 s).
     """
     T = p.n_tiers
     if sum(n_pairs.values()) <= small:
         return set(range(T - 1))
-
-    def covered(t: int) -> bool:
-        child = p.tiers[t + 1]
-        return any(r.tier == t + 1 and r.by is not None and r.sense == "==" and r.value == 1
-                   and child.link_same == r.by for r in p.counts)
-
     out: set[int] = set()
     left = budget
-    for t in range(T - 1):
-        if not covered(t) and n_pairs[t] <= left:
+    for t in range(T - 2, -1, -1):
+        if not level_covered(p, t) and n_pairs[t] <= left:
             out.add(t)
             left -= n_pairs[t]
+    return out
+
+
+def auto_group_levels(p: NetworkProblem, path_levels: set[int]) -> dict[int, str]:
+    """Levels that get group paths (:mod:`siting.model.multitier_groups`) under ``strong="auto"``: those
+    without path flows whose grandchild tier has a ``link_same`` grouping, unless :func:`level_covered`."""
+    out: dict[int, str] = {}
+    for t in range(p.n_tiers - 2):
+        by = group_label(p, t)
+        if t not in path_levels and by is not None and not level_covered(p, t):
+            out[t] = by
     return out
 
 
@@ -112,6 +107,9 @@ class Layout:
     unit_cost: list[np.ndarray]
     g_off: dict[int, int] = field(default_factory=dict)
     n_g: int = 0
+    group_levels: dict[int, Any] = field(default_factory=dict)
+    h_off: dict[int, int] = field(default_factory=dict)
+    n_h: int = 0
     f_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
@@ -164,7 +162,16 @@ def plan_layout(p: NetworkProblem, *, strong: Any, relax_assignments: bool, max_
         lay.g_off[t] = acc
         acc += len(pairs[t][0])
     lay.n_g = acc
-    f_levels = [t for t in range(T - 1) if t not in path_levels]
+    if mode.startswith("auto"):
+        acc = 0
+        for t, by in sorted(auto_group_levels(p, path_levels).items()):
+            lay.group_levels[t] = group_paths(p, t, by, reach_mats[t + 2], lay.w)
+            lay.h_off[t] = acc
+            acc += lay.group_levels[t].n_pairs
+        lay.n_h = acc
+        if lay.group_levels:
+            lay.mode += "; group paths: " + ", ".join(f"level {t} by {g.by}" for t, g in lay.group_levels.items())
+    f_levels = [t for t in range(T - 1) if t not in path_levels and t not in lay.group_levels]
     lay.f_index = (np.concatenate([int(u_off[t]) + np.arange(len(p.links[t])) for t in f_levels])  # type: ignore[arg-type]
                    if f_levels else np.zeros(0, np.int64))
     return lay
@@ -186,6 +193,7 @@ class Rows:
         model.u = pyo.Var(range(lay.n_u), within=pyo.UnitInterval if lay.tree_lp else pyo.Binary)
         model.f = pyo.Var([int(k) for k in lay.f_index], within=pyo.NonNegativeReals)
         model.g = pyo.Var(range(lay.n_g), within=pyo.NonNegativeReals)
+        model.h = pyo.Var(range(lay.n_h), within=pyo.NonNegativeReals)
         self.Y = [model.y[g] for g in range(lay.n_y)]
         self.X = [model.x[l] for l in range(lay.n_x)]
         self.U = [model.u[l] for l in range(lay.n_u)]
@@ -193,6 +201,7 @@ class Rows:
         for k in lay.f_index:
             self.F[int(k)] = model.f[int(k)]
         self.G = [model.g[q] for q in range(lay.n_g)]
+        self.H = [model.h[q] for q in range(lay.n_h)]
 
     def add(self, cname: str, blocks: list[tuple[sp.csr_matrix, list[Any]]], sense: str, rhs: np.ndarray,
             family: str) -> None:
@@ -237,6 +246,9 @@ class Rows:
         if t in lay.path_levels:
             _, up = lay.pairs[t]
             return [(csr_rows(up, np.arange(len(up)) + lay.g_off[t], np.ones(len(up)), (k, lay.n_g)), self.G)]
+        if t in lay.group_levels:
+            gm = lay.group_levels[t].pair_m
+            return [(csr_rows(gm, np.arange(len(gm)) + lay.h_off[t], np.ones(len(gm)), (k, lay.n_h)), self.H)]
         o = int(lay.u_off[t])  # type: ignore[arg-type]
         return [(sp.csr_matrix((np.ones(k), (np.arange(k), o + np.arange(k))), shape=(k, lay.n_u)), self.F)]
 
@@ -308,6 +320,9 @@ def add_level(R: Rows, t: int) -> None:
     ak = np.arange(k)
     R.add(f"link_{t}", [(csr_rows(ak, o + ak, np.ones(k), (k, lay.n_u)), R.U),
                         (csr_rows(ak, yk, -np.ones(k), (k, lay.n_y)), R.Y)], "<=", np.zeros(k), "hierarchy")
+    if t in lay.group_levels:
+        add_group_path_level(R, t)
+        return
     if t in lay.path_levels:
         add_path_level(R, t)
         if t + 1 < lay.T - 1:
@@ -497,21 +512,24 @@ def add_objective(R: Rows) -> float:
     for t in lay.path_levels:
         _, up = lay.pairs[t]
         g_coef[lay.g_off[t]: lay.g_off[t] + len(up)] = lay.unit_cost[t][up]
+    h_coef = np.zeros(lay.n_h)
+    for t, gp in lay.group_levels.items():
+        h_coef[lay.h_off[t]: lay.h_off[t] + gp.n_pairs] = lay.unit_cost[t][gp.pair_m]
     f_coef = np.zeros(lay.n_u)
     for t in range(T - 1):
         if t not in lay.path_levels:
             o = int(lay.u_off[t])  # type: ignore[arg-type]
             f_coef[o: o + len(p.links[t])] = lay.unit_cost[t]
     # costs scaled so the largest coefficient is ~1e3 (HiGHS tolerances)
-    big = max([float(np.max(np.abs(a))) for a in (fixed_coef, x_coef, f_coef, g_coef) if len(a)] + [1.0])
+    big = max([float(np.max(np.abs(a))) for a in (fixed_coef, x_coef, f_coef, g_coef, h_coef) if len(a)] + [1.0])
     obj_scale = 10.0 ** (3 - math.floor(math.log10(big))) if big > 0 else 1.0
     f_vars = [R.F[int(l)] for l in lay.f_index]
 
     def cost_expr(scope: str) -> Any:
         if scope != "total":
             return linear_expression(fixed_coef * obj_scale, R.Y)
-        return linear_expression(np.concatenate([fixed_coef, x_coef, f_coef[lay.f_index], g_coef]) * obj_scale,
-                                 R.Y + R.X + f_vars + R.G)
+        return linear_expression(np.concatenate([fixed_coef, x_coef, f_coef[lay.f_index], g_coef, h_coef]) * obj_scale,
+                                 R.Y + R.X + f_vars + R.G + R.H)
 
     if math.isfinite(p.budget_cny):
         model.budget = pyo.Constraint(expr=cost_expr(p.budget_scope) <= p.budget_cny * obj_scale)

@@ -4,6 +4,23 @@ import numpy as np
 from siting.core.network import NetworkProblem
 
 
+def _first_cheapest(child: np.ndarray, cost: np.ndarray, n_child: int) -> np.ndarray:
+    """Per child with a finite-cost link, its cheapest link (the lowest index among equals); ``child`` is
+    sorted (as :class:`~siting.core.network.Links` keeps it), so each child's links are one segment and no
+    sort is needed (a lexsort did this until 2026-12: 80 % of the time of the local search's pricing)."""
+    k = len(child)
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.searchsorted(child, np.arange(n_child))
+    has = np.bincount(child, minlength=n_child) > 0
+    seg = starts[has]
+    low = np.minimum.reduceat(cost, seg)
+    at_min = np.isfinite(cost) & (cost == np.repeat(low, np.diff(np.append(seg, k))))
+    idx = np.where(at_min, np.arange(k), k)
+    first = np.minimum.reduceat(idx, seg)
+    return first[first < k]
+
+
 def cheapest_tree(p: NetworkProblem, opened: tuple[np.ndarray, ...]) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """Given the open sets of an uncapacitated network, the cheapest single-sourcing tree.
 
@@ -22,11 +39,7 @@ def cheapest_tree(p: NetworkProblem, opened: tuple[np.ndarray, ...]) -> tuple[tu
         ok = opened[t][lk.parent]
         cost = tier.transport_cost_cny_per_unit_km * lk.distance_km + tier.handling_cost_cny_per_unit[lk.parent] + per_unit[t][lk.parent]
         cost = np.where(ok, cost, np.inf)
-        order = np.lexsort((np.arange(len(lk)), cost, lk.child))
-        first = np.ones(len(order), bool)
-        first[1:] = lk.child[order][1:] != lk.child[order][:-1]
-        best = order[first]
-        best = best[np.isfinite(cost[best])]
+        best = _first_cheapest(lk.child, cost, n_child)
         child_open = np.ones(n_child, bool) if t == T - 1 else opened[t + 1]
         pick = np.zeros(len(lk), bool)
         pick[best] = True

@@ -282,8 +282,13 @@ def shortlist(s: NestedStructure, st: LagrangianState, p: NetworkProblem, *, par
 
 
 def solve_lagrangian(p: NetworkProblem, s: NestedStructure, restricted_solve: Callable[[dict[int, int], dict[int, int]], Any],
-                     *, time_limit_s: float, gap: float, log: Any = None) -> tuple[float, Any, dict[str, Any]]:
+                     *, time_limit_s: float, gap: float, log: Any = None, window: int = 100,
+                     level_off: float = 0.01) -> tuple[float, Any, dict[str, Any]]:
     """Subgradient optimisation of :math:`L` with incumbents from ``restricted_solve(park, hub)``.
+
+    Stops at ``time_limit_s``, at the gap, or when the bound has levelled off: it rose by less than
+    ``level_off * gap`` (relative) over the last ``window`` iterations (measured on the express network
+    without its shortlist: 3,444.87 M CNY/yr at iteration 401, 3,444.89 M at 527, half the time limit later).
 
     ``restricted_solve`` gets the relaxation's choice (unit index -> park, region -> hub) and returns a
     result with ``.info.objective`` (CNY/yr) or ``None``. Returns ``(best bound, best result, stats)``.
@@ -304,11 +309,15 @@ def solve_lagrangian(p: NetworkProblem, s: NestedStructure, restricted_solve: Ca
     best_state: LagrangianState | None = None
     tried: set[tuple] = set()
     next_try = 0
+    history: list[float] = []
     while time.perf_counter() - t0 < time_limit_s:
         it += 1
         st = lagrangian_value(s, lam, n)
         if st.value > best_lb + 1e-9 * abs(st.value):
             best_lb, stall, best_state = st.value, 0, st
+        history.append(best_lb)
+        if it > window and best_lb - history[-window] <= level_off * gap * abs(best_lb):
+            break  # levelled off: the time is better spent on the incumbent
         else:
             stall += 1
             if stall >= 10:
@@ -369,12 +378,42 @@ def prefer_lagrangian(p: NetworkProblem, *, max_path_vars: int = 60_000) -> bool
     return int(parents[p.links[T - 1].parent].sum()) > max_path_vars
 
 
+def improve_incumbent(p: NetworkProblem, opened: tuple[np.ndarray, ...], cost: float,
+                      restricted_solve: Callable[[np.ndarray, np.ndarray], Any], *, deadline: float, target: float,
+                      slice_s: float = 10.0, log: Any = None) -> tuple[tuple[np.ndarray, ...], float]:
+    """Alternate the local search (:func:`siting.network.polish.polish_open_sets`, slices of ``slice_s``) with
+    ``restricted_solve(park mask, hub mask)`` on the tier-1 and tier-0 sites it reached (which re-optimises
+    the whole bottom tier for them), until ``deadline`` (``time.perf_counter()``), until the cost reaches
+    ``target`` or a slice of local search finds nothing. Never returns a worse point than ``opened``."""
+    from siting.network.polish import polish_open_sets
+
+    say = log or (lambda _s: None)
+    best, best_cost = tuple(np.asarray(o, dtype=bool) for o in opened), cost
+    seen = {(np.flatnonzero(best[0]).tobytes(), np.flatnonzero(best[1]).tobytes())}
+    while time.perf_counter() < deadline - 0.5 and best_cost > target:
+        left = deadline - time.perf_counter()
+        cand, c = polish_open_sets(p, best, seconds=min(slice_s, left))
+        if not c < best_cost * (1 - 1e-12):
+            break
+        best, best_cost = cand, c
+        key = (np.flatnonzero(best[0]).tobytes(), np.flatnonzero(best[1]).tobytes())
+        if key in seen or best_cost <= target:
+            continue
+        seen.add(key)
+        res = restricted_solve(best[1], best[0])
+        if res is not None and res.info.objective < best_cost * (1 - 1e-12):
+            best, best_cost = tuple(res.open), float(res.info.objective)
+        say(f"incumbent: {best_cost:,.0f} CNY/yr after local search and a re-solve of the bottom tier")
+    return best, best_cost
+
+
 def solve_by_lagrangian(problem: NetworkProblem, nested: NestedStructure, *, options: Any,
                         solve: Callable[[NetworkProblem, Any], Any], log: Any = None) -> Any:
     """The Lagrangian route: the bound is the best :math:`L(\\lambda)`, the incumbent the best
     facility-location MIP left once the relaxation's parks and hubs are fixed (``solve(problem, options)``,
     e.g. :func:`siting.pipeline.run.solve_network` without decomposition), polished by local search over the
-    full candidate sets. Returns a :class:`~siting.core.network.NetworkResult` of ``problem``."""
+    full candidate sets alternating with re-solves of the bottom tier (:func:`improve_incumbent`). Returns a
+    :class:`~siting.core.network.NetworkResult` of ``problem``."""
     from dataclasses import replace
 
     from siting.core.errors import InfeasibleError
@@ -382,14 +421,13 @@ def solve_by_lagrangian(problem: NetworkProblem, nested: NestedStructure, *, opt
     from siting.core.options import relative_gap
     from siting.core.results import SolutionStatus, SolveInfo, TerminationCondition
     from siting.model.tree import cheapest_tree
-    from siting.network.polish import polish_open_sets
 
     say = log or (lambda _s: None)
     t0 = time.perf_counter()
     limit = options.time_limit_s if options.time_limit_s is not None else 300.0
     deadline = t0 + limit
 
-    def restricted(park: dict[int, int], hub: dict[int, int]) -> Any:
+    def restricted(park: dict[int, int] | np.ndarray, hub: dict[int, int] | np.ndarray) -> Any:
         left = deadline - time.perf_counter()
         if left < 1.0:
             return None
@@ -410,7 +448,8 @@ def solve_by_lagrangian(problem: NetworkProblem, nested: NestedStructure, *, opt
         info = SolveInfo(TerminationCondition.TIME_LIMIT, SolutionStatus.NO_SOLUTION, bound=lb,
                          solve_seconds=time.perf_counter() - t0, solver="lagrangian", options=options.to_dict())
         return NetworkResult(name=problem.name, info=info, objective_kind=problem.objective, params=params)
-    opened, obj = polish_open_sets(problem, tuple(best.open), seconds=max(0.0, deadline - time.perf_counter()))
+    opened, obj = improve_incumbent(problem, tuple(best.open), best.info.objective, restricted, deadline=deadline,
+                                    target=lb / (1 - options.mip_rel_gap), log=say)
     used, flow = cheapest_tree(problem, opened)
     gap = relative_gap(obj, lb)
     done = gap <= options.mip_rel_gap

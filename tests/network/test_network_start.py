@@ -63,11 +63,27 @@ def test_warm_start_is_a_feasible_point_of_the_model(express):
 
 
 @pytest.mark.solver
-def test_nearly_integral_lp_starts_cold(express):
+def test_nearly_integral_lp_closes_at_the_root(express, monkeypatch):
+    """A rounding within the gap of the LP bound is the answer: a feasible point, no MIP run, the LP's bound."""
+    import siting.solvers.highs as highs_mod
+    from siting.network.start import solve_escalating
+
     built = build_multitier(express)
     comp = compile_model(built.model)
-    x0, info = network_warm_start(built, comp, options=SolverOptions(mip_rel_gap=0.05, threads=1))
-    assert x0 is None and info["rounded_cny"] - info["lp_bound_cny"] <= 0.05 * info["rounded_cny"]
+    opts = SolverOptions(mip_rel_gap=0.05, threads=1)
+    x0, info = network_warm_start(built, comp, options=opts)
+    assert info["closed"] and info["rounded_cny"] - info["lp_bound_cny"] <= 0.05 * info["rounded_cny"]
+    assert x0 is not None and _feasible(comp, x0)
+    assert info["polished_cny"] == info["rounded_cny"]
+
+    def no_mip(*_a, **_k):
+        raise AssertionError("the MIP must not run when the root closes the gap")
+
+    monkeypatch.setattr(highs_mod, "solve_to_info", no_mip)
+    res = solve_escalating(built, comp, options=opts, build_seconds=0.0)
+    assert res.proven_optimal and res.gap <= 0.05
+    assert res.bound / built.objective_scale == pytest.approx(info["lp_bound_cny"], rel=1e-9)
+    assert res.objective / built.objective_scale == pytest.approx(info["rounded_cny"], rel=1e-9)
 
 
 @pytest.mark.solver
@@ -91,6 +107,15 @@ def test_solve_starts_from_the_lp_and_keeps_the_best_proven_bound(monkeypatch):
         return replace(info, bound=info.bound - 1e6)  # pretend HiGHS proved less than its root LP
 
     monkeypatch.setattr(highs_mod, "solve_to_info", spy)
+    import siting.network.start as start_mod
+
+    real_start = start_mod.network_warm_start
+
+    def not_closed(*a, **k):  # the example's LP is integral: pretend its rounding missed the gap, so the MIP runs
+        x0, info = real_start(*a, **k)
+        return x0, {**info, "closed": False}
+
+    monkeypatch.setattr(start_mod, "network_warm_start", not_closed)
     res = run_mod.solve_network(problem, options=SolverOptions(time_limit_s=60, mip_rel_gap=1e-6, threads=1))
     assert len(calls) == 1 and calls[0]["options"].time_limit_s <= 60
     assert verify_network(problem, res).ok
