@@ -29,7 +29,9 @@ bound (weak duality); only the entries of each row cheaper than :math:`\lambda_i
 vectorised binary search in the sorted rows. :math:`\lambda` starts at each row's cost at the rank
 ``t`` (the best of ranks 0, 1, 2, 4, ... by :math:`L`) and follows subgradient steps with Polyak's rule
 :math:`\theta (U - L)/\|g\|^2`, :math:`g_i = 1 - |\{j \in S: c_{ij} < \lambda_i\}|`, :math:`\theta`
-halved after ``patience`` steps without a better bound.
+halved after ``patience`` steps without a better bound. The step follows the deflected direction
+:math:`d_k = g_k + \gamma \max(0, -g_k^\top d_{k-1}) / \|d_{k-1}\|^2 \, d_{k-1}` (Camerini, Fratta &
+Maffioli 1975, :math:`\gamma` = :data:`DEFLECT`), which damps the zig-zag of plain subgradient steps.
 
 Reduced-cost fixing: forcing a site :math:`j` that the best subproblem left closed to open raises its value
 to at least :math:`L + \delta_j` (:math:`\delta_j = f_j + \rho_j - \max_{k \in S \setminus R}(f_k + \rho_k)`
@@ -37,7 +39,9 @@ for the p-median, :math:`f_j + \rho_j` for UFLP); when that exceeds the incumben
 better than :math:`U` opens :math:`j`, so it is closed for the search and for the later Lagrangian phases.
 The bound stated is then :math:`\min(U, L_{\text{restricted}})`, which is a valid bound of the whole problem.
 
-Incumbent: the best subproblem's sites, improved by the swap (and, for UFLP, add / drop) local search of
+Incumbent: the first subproblem's sites, then in each phase the running average of the subproblems' choices
+(an estimate of the LP's :math:`y`) rounded to its ``p`` largest entries (UFLP: those :math:`\ge 1/2`), each
+improved by the swap (and, for UFLP, add / drop) local search of
 :mod:`siting.algorithms.sparse_search` on the penalised cost (a demand without an open allowed site costs
 more than any feasible solution, so coverage is repaired first). Phases of Lagrangian steps and local
 searches alternate until the gap ``(U - L) / U`` is at most ``options.mip_rel_gap`` (status OPTIMAL within
@@ -72,6 +76,11 @@ __all__ = [
 ]
 
 SPARSE_SOLVER = "siting sparse Lagrangian + local search"
+#: Camerini-Fratta-Maffioli deflection factor (0 = plain subgradient); measured on the generated 10,000 x
+#: 1,000 instance of ``benchmarks/bench_scale.py``: p = 50 gap 0.335 % -> 0.151 %, p = 200 0.200 % -> 0.100 %
+DEFLECT = 1.5
+#: weight of the newest subproblem choice in the running average that the local search starts from
+AVERAGE = 0.1
 
 
 @dataclass(frozen=True)
@@ -121,8 +130,8 @@ def lagrangian_step(sp: SparsePairs, lam: np.ndarray, *, fixed: np.ndarray, p: i
     ``guess``: the previous step's ``SubResult.count`` (speeds up the search of each row's prefix)."""
     cnt = count_below(sp, lam, guess)
     idx = prefix_index(sp.indptr, cnt)
-    rows = sp.row[idx]
-    rho = np.bincount(sp.cand[idx], weights=sp.cost[idx] - lam[rows], minlength=sp.m)
+    rows, cand = sp.row[idx], sp.cand[idx]
+    rho = np.bincount(cand, weights=sp.cost[idx] - lam[rows], minlength=sp.m)
     val = np.asarray(fixed) + rho
     chosen = required.copy()
     reduced = np.full(sp.m, np.inf)
@@ -138,7 +147,7 @@ def lagrangian_step(sp: SparsePairs, lam: np.ndarray, *, fixed: np.ndarray, p: i
             reduced[free] = np.maximum(val[free] - float(vf[pick].max()), 0.0)
     reduced[chosen] = 0.0
     value = float(lam.sum() + val[chosen].sum())
-    g = 1.0 - np.bincount(rows, weights=chosen[sp.cand[idx]], minlength=sp.n)
+    g = 1.0 - np.bincount(rows[chosen[cand]], minlength=sp.n)
     return SubResult(value=value, chosen=chosen, reduced=reduced, subgradient=g, count=cnt)
 
 
@@ -180,6 +189,19 @@ class _Run:
     lag_s: float = 0.0
     search_s: float = 0.0
     trace: list = field(default_factory=list)
+    ybar: np.ndarray | None = None
+
+    def rounded(self) -> np.ndarray:
+        """The averaged subproblem choices rounded: the ``p`` largest (p-median) or those >= 1/2 (UFLP)."""
+        y = np.where(self.allowed & ~self.closed, self.ybar, -1.0)
+        out = self.required.copy()
+        if self.p is None:
+            out |= y >= 0.5
+        else:
+            k = self.p - int(self.required.sum())
+            if k > 0:
+                out[np.argpartition(-y, k - 1)[:k]] = True
+        return out
 
     def bound(self) -> float:
         b = math.ceil(self.lower - 1e-6) if self.integral and math.isfinite(self.lower) else self.lower
@@ -218,11 +240,13 @@ class _Run:
         free = self.allowed & ~self.closed & ~self.required
         best: SubResult | None = None
         best_lam = self.lam
-        stall, guess = 0, None
+        stall, guess, direction = 0, None, None
+        self.ybar = np.zeros(self.sp.m)
         for _ in range(n_iter):
             sub = lagrangian_step(self.sp, self.lam, fixed=self.fixed, p=self.p, free=free, required=self.required,
                                   guess=guess)
             guess = sub.count
+            self.ybar += AVERAGE * (sub.chosen - self.ybar)  # primal averaging: ~ the LP's y
             self.iterations += 1
             if best is None or sub.value > best.value + 1e-12 * abs(best.value):
                 best, best_lam, stall = sub, self.lam, 0
@@ -231,12 +255,17 @@ class _Run:
                 if stall >= patience:
                     theta, stall = theta / 2.0, 0
             self.lower = max(self.lower, sub.value)
-            norm = float(sub.subgradient @ sub.subgradient)
-            if norm == 0.0 or self.gap() <= target or time.perf_counter() > deadline or theta < 1e-4:
+            g = sub.subgradient
+            if float(g @ g) == 0.0 or self.gap() <= target or time.perf_counter() > deadline or theta < 1e-4:
                 break
+            if direction is not None and DEFLECT > 0:  # Camerini, Fratta & Maffioli (1975) deflection
+                dot = float(g @ direction)
+                if dot < 0:
+                    g = g - DEFLECT * dot / float(direction @ direction) * direction
+            direction = g
             aim = self.upper if math.isfinite(self.upper) else 1.05 * abs(best.value) + 1.0
-            step = theta * max(aim - sub.value, 1e-9 * abs(aim)) / norm
-            self.lam = np.maximum(self.lam + step * sub.subgradient, 0.0)
+            step = theta * max(aim - sub.value, 1e-9 * abs(aim)) / float(g @ g)
+            self.lam = np.maximum(self.lam + step * g, 0.0)
         self.lam = best_lam
         self.lag_s += time.perf_counter() - t0
         return best, theta
@@ -297,7 +326,7 @@ def solve_sparse(
         run.trace.append((round(time.perf_counter() - t0, 2), run.lower, run.upper))
         if run.gap() <= options.mip_rel_gap:
             break
-        run.search(best.chosen, deadline, columns)
+        run.search(run.rounded(), deadline, columns)
         if run.gap() <= options.mip_rel_gap:
             break
         if time.perf_counter() > deadline:
@@ -334,6 +363,7 @@ def _result(problem: Problem, run: _Run, *, options: SolverOptions, term: Termin
         value += float(np.asarray(problem.fixed_cost_cny)[run.best_open].sum())
     run.upper = value
     proven = run.gap() <= options.mip_rel_gap
+    params["certified_gap"] = run.gap()  # SolveInfo.gap is 0 when within options.mip_rel_gap
     info = make_solve_info(term, value, run.bound(), build_s, solve_s, options, proven, SPARSE_SOLVER)
     return Result(model=model, info=info, open=np.asarray(run.best_open, dtype=np.int64), allocation=alloc,
                   params=params)

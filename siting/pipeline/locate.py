@@ -125,8 +125,9 @@ def _p_median_fast(
     from siting.algorithms.pmedian import solve_pmedian
 
     res = solve_pmedian(problem, p=int(params["p"]), options=options)
+    algorithm = res.params.get("algorithm", "p-median radius formulation")  # or the sparse route's name
     info = dataclasses.replace(
-        res.info, options={**res.info.options, "algorithm": "p-median radius formulation",
+        res.info, options={**res.info.options, "algorithm": algorithm,
                            "radius_rounds": int(res.params.get("rounds", 0))},
     )
     return info, res.open, res.allocation, None

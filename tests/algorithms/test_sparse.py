@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 
 from siting.algorithms.pmedian import solve_pmedian
-from siting.algorithms.sparse import SPARSE_SOLVER, solve_pmedian_sparse, solve_uflp_sparse
+from siting.algorithms.sparse import (
+    SPARSE_SOLVER,
+    solve_pmedian_sparse,
+    solve_uflp_sparse,
+)
 from siting.algorithms.sparse_memory import choose_route, sparse_route_bytes
 from siting.algorithms.sparse_pairs import nearest_two, penalty_cost, sparse_pairs
 from siting.algorithms.sparse_search import LocalSearch
@@ -106,6 +110,23 @@ def test_route_choice_and_estimate() -> None:
     prob = _problem(30, 6, 3)
     est = route_bytes(prob, "p-median", p=2, limit_bytes=0)
     assert est.route == "sparse" and est.bytes == sparse_route_bytes(30, 6, prob.n_pairs, 2)
+
+
+def test_locate_guard_estimates_the_route_taken() -> None:
+    """p-median runs by its own algorithm are estimated by the route's shape, not the Pyomo model's; the
+    other models keep the Pyomo estimate."""
+    from siting.model import get_model
+    from siting.provenance.memory import MemoryRefused, check_route_memory, estimate_model_bytes, model_size
+
+    prob = _problem(200, 30, 4)
+    spec = get_model("p-median")
+    need = check_route_memory(prob, spec, {"p": 5}, limit_bytes=2**40)
+    assert need == route_bytes(prob, "p-median", p=5).bytes
+    assert need < estimate_model_bytes(*model_size(prob, spec, {"p": 5}))
+    with pytest.raises(MemoryRefused, match="p-median route"):
+        check_route_memory(prob, spec, {"p": 5}, limit_bytes=1000)
+    uflp = get_model("uflp")
+    assert check_route_memory(prob, uflp, {}, limit_bytes=2**40) == estimate_model_bytes(*model_size(prob, uflp, {}))
 
 
 # ------------------------------------------------------------------------------------------ solver-checked
