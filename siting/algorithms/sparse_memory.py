@@ -16,6 +16,12 @@ dense p-median (Benders), 3k x   900,000 /    9e5       145 MB / 120 MB         
 dense UFLP (fast path), same     900,000 /    9e5       765 MB / 128 MB                 891 / 149 B / cell
 ================================ ============ ========= =============================== =================
 
+At scale the same coefficients meet the resident memory (``benchmarks/bench_scale.py``, peak RSS of the solve
+over the RSS with the instance loaded): 100,000 x 5,000 (28.8 million pairs) p-median p = 50 measured
+1,638 MB against 1,818 MB estimated, p = 200 1,361 MB against 1,830 MB; at 50,000 x 2,500 the solve reuses
+memory the process already holds (89-210 MB measured against 628-650 MB), so the estimate errs on the safe
+side there.
+
 giving :func:`sparse_route_bytes` ``= 20 MB + 64 k + 400 n + 8 m (2q + 25)`` (``q`` open sites; the
 ``(m, 2q)`` gain table of the local search) and :func:`dense_route_bytes` ``= 140 n m`` (p-median) or
 ``150 n m + 700 k`` (UFLP: the strong model over the pairs as well). The dense routes hold several
