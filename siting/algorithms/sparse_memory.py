@@ -23,8 +23,8 @@ memory the process already holds (89-210 MB measured against 628-650 MB), so the
 side there.
 
 giving :func:`sparse_route_bytes` ``= 20 MB + 64 k + 400 n + 8 m (2q + 25)`` (``q`` open sites; the
-``(m, 2q)`` gain table of the local search) and :func:`dense_route_bytes` ``= 140 n m`` (p-median) or
-``150 n m + 700 k`` (UFLP: the strong model over the pairs as well). The dense routes hold several
+``(m, 2q)`` gain table of the local search) and :func:`dense_route_bytes` ``= 30 MB + 140 n m`` (p-median) or
+``30 MB + 150 n m + 700 k`` (UFLP: the strong model over the pairs as well). The dense routes hold several
 ``(n, m)`` arrays (costs, their sort order, the sorted costs), hence the ``n m`` term whatever the pairs.
 """
 
@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "DENSE_BYTES_BASE",
     "DENSE_BYTES_PER_CELL",
     "DENSE_SHARE",
     "DENSE_UFLP_BYTES_PER_CELL",
@@ -49,6 +50,7 @@ __all__ = [
 SPARSE_BYTES_BASE = 20 * 2**20  #: fixed part of the sparse route (measured, module docstring)
 SPARSE_BYTES_PER_PAIR = 64  #: sorted pair lists, their CSC copy, the allocation, sort temporaries
 SPARSE_BYTES_PER_DEMAND = 400  #: multipliers, subgradient, nearest / second-nearest state
+DENSE_BYTES_BASE = 30 * 2**20  #: fixed part of the dense routes (HiGHS and the model build, as in the Pyomo guard)
 DENSE_BYTES_PER_CELL = 140  #: dense p-median (Benders / radius): per (demand, candidate) cell
 DENSE_UFLP_BYTES_PER_CELL = 150  #: dense UFLP fast path, per cell
 DENSE_UFLP_BYTES_PER_PAIR = 700  #: dense UFLP fast path: its strong HiGHS model, per allowed pair
@@ -74,8 +76,8 @@ def dense_route_bytes(n: int, m: int, k: int, p: int | None = None) -> int:
     """Estimated peak memory (bytes) of the dense fast path: :func:`siting.algorithms.pmedian.solve_pmedian`'s
     Benders / radius routes (``p`` given) or :func:`siting.algorithms.warehouse.solve_uflp_fast` (``None``)."""
     if p is not None:
-        return int(DENSE_BYTES_PER_CELL * n * m)
-    return int(DENSE_UFLP_BYTES_PER_CELL * n * m + DENSE_UFLP_BYTES_PER_PAIR * k)
+        return int(DENSE_BYTES_BASE + DENSE_BYTES_PER_CELL * n * m)
+    return int(DENSE_BYTES_BASE + DENSE_UFLP_BYTES_PER_CELL * n * m + DENSE_UFLP_BYTES_PER_PAIR * k)
 
 
 def available_bytes() -> int | None:

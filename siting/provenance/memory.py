@@ -238,8 +238,8 @@ def check_route_memory(problem: Any, spec: Any, params: dict[str, Any], *, limit
         from siting.core.errors import Defect
 
         raise MemoryRefused([Defect(
-            f"the {est.route} p-median route would need about {_mb(est.bytes)} of memory "
-            f"({problem.n_pairs:,} allowed pairs), more than the limit of {_mb(limit_bytes)}; refused before "
+            f"the model would need about {_mb(est.bytes)} of memory ({est.route} p-median route, "
+            f"{problem.n_pairs:,} allowed pairs), more than the limit of {_mb(limit_bytes)}; refused before "
             "building it. Way out: use a smaller radius or --max-distance-km (fewer allowed pairs), or fewer "
             "demand points", source)])
     return est.bytes

@@ -123,7 +123,7 @@ def test_locate_guard_estimates_the_route_taken() -> None:
     need = check_route_memory(prob, spec, {"p": 5}, limit_bytes=2**40)
     assert need == route_bytes(prob, "p-median", p=5).bytes
     assert need < estimate_model_bytes(*model_size(prob, spec, {"p": 5}))
-    with pytest.raises(MemoryRefused, match="p-median route"):
+    with pytest.raises(MemoryRefused, match="dense p-median route"):
         check_route_memory(prob, spec, {"p": 5}, limit_bytes=1000)
     uflp = get_model("uflp")
     assert check_route_memory(prob, uflp, {}, limit_bytes=2**40) == estimate_model_bytes(*model_size(prob, uflp, {}))
