@@ -66,7 +66,7 @@ def sparse_route_bytes(n: int, m: int, k: int, p: int | None = None) -> int:
     Examples
     --------
     >>> round(sparse_route_bytes(100_000, 5_000, 28_762_377, 200) / 2**30, 2)
-    1.78
+    1.79
     """
     q = max(64, 2 * (p if p is not None else m // 4))
     return int(SPARSE_BYTES_BASE + SPARSE_BYTES_PER_PAIR * k + SPARSE_BYTES_PER_DEMAND * n + 8 * m * (q + 25))

@@ -116,7 +116,12 @@ def test_locate_guard_estimates_the_route_taken() -> None:
     """p-median runs by its own algorithm are estimated by the route's shape, not the Pyomo model's; the
     other models keep the Pyomo estimate."""
     from siting.model import get_model
-    from siting.provenance.memory import MemoryRefused, check_route_memory, estimate_model_bytes, model_size
+    from siting.provenance.memory import (
+        MemoryRefused,
+        check_route_memory,
+        estimate_model_bytes,
+        model_size,
+    )
 
     prob = _problem(200, 30, 4)
     spec = get_model("p-median")
