@@ -77,6 +77,7 @@ from typing import Any
 
 from siting.algorithms.common import check_p
 from siting.algorithms.radius import solve_radius
+from siting.algorithms.sparse_memory import choose_route
 from siting.core.options import SolverOptions
 from siting.core.problem import Problem
 from siting.core.results import Result
@@ -108,13 +109,18 @@ def solve_pmedian(
     lagrangian: bool = True,
     lp_extend: int = 5,
     method: str = "auto",
+    max_dense_bytes: int | None = None,
 ) -> Result:
     """Solve the p-median problem exactly, by Benders decomposition or the radius formulation.
 
-    ``method="auto"`` picks by problem shape (:func:`choose_pmedian_method`): today always Benders
-    decomposition of Elloumi's formulation (:func:`~siting.algorithms.benders.solve_pmedian_benders`) with our
-    own branch-and-Benders-cut tree, which measured faster than the radius formulation (module docstring) on
-    every shape tried. ``"radius"`` / ``"benders"`` force one.
+    ``method="auto"`` picks by problem shape (:func:`choose_pmedian_method`): Benders decomposition of
+    Elloumi's formulation (:func:`~siting.algorithms.benders.solve_pmedian_benders`) with our own
+    branch-and-Benders-cut tree, which measured faster than the radius formulation (module docstring) on
+    every shape tried. ``"radius"`` / ``"benders"`` force one. Both hold ``(n, m)`` arrays: when
+    their estimate (:func:`siting.algorithms.sparse_memory.dense_route_bytes`) exceeds ``max_dense_bytes``
+    (default half the memory available), or with ``method="sparse"``, the sparse Lagrangian route
+    (:func:`siting.algorithms.sparse.solve_pmedian_sparse`) is taken instead: a certified bound and gap,
+    optimal only when the gap closes to ``options.mip_rel_gap``.
 
     Parameters
     ----------
@@ -151,13 +157,20 @@ def solve_pmedian(
         sizes, the Lagrangian bound and the number of candidates it closed.
     """
     check_p(problem, p)
+    # --- sparse route (scale helper): when the dense routes' (n, m) arrays would not fit
+    if method == "sparse" or (method == "auto" and choose_route(
+            problem.n_demand, problem.n_candidates, problem.n_pairs, p, limit_bytes=max_dense_bytes) == "sparse"):
+        from siting.algorithms.sparse import solve_pmedian_sparse
+
+        return solve_pmedian_sparse(problem, p=p, options=options, use_time=use_time)
+    # --- end sparse route
     chosen = choose_pmedian_method(problem, p) if method == "auto" else method
     if chosen == "benders":
         from siting.algorithms.benders import solve_pmedian_benders
 
         return solve_pmedian_benders(problem, p=p, options=options, use_time=use_time)
     if chosen != "radius":
-        raise ValueError(f"method must be 'auto', 'radius' or 'benders', got {method!r}")
+        raise ValueError(f"method must be 'auto', 'radius', 'benders' or 'sparse', got {method!r}")
     pyomo_env()  # import outside the timings
     options = replace(options, extra={**PMEDIAN_HIGHS_OPTIONS, **options.extra})
     return solve_radius(problem, p=p, options=options, use_time=use_time, radius=radius,

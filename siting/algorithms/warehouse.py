@@ -97,14 +97,28 @@ def solve_uflp(
     *,
     options: SolverOptions = SolverOptions(),
     use_time: bool = False,
+    method: str = "auto",
+    max_dense_bytes: int | None = None,
 ) -> Result:
     """Solve the uncapacitated facility-location problem exactly. Capacities are ignored.
 
     On distances (the default) this is :func:`siting.algorithms.warehouse.solve_uflp_fast` (Lagrangian
     bound, reduced-cost fixing of sites, local-search warm start, then the strong model on the sites left:
     4.4x faster than this module's radius model on a generated 100 x 1,000 instance). With ``use_time`` it is
-    the distinct-distance model with fixed costs, full radius, one solve.
+    the distinct-distance model with fixed costs, full radius, one solve. When the dense fast path's estimate
+    (:func:`siting.algorithms.sparse_memory.dense_route_bytes`) exceeds ``max_dense_bytes`` (default half the
+    memory available), or with ``method="sparse"``, the sparse Lagrangian route
+    (:func:`siting.algorithms.sparse.solve_uflp_sparse`, certified gap) is taken instead.
     """
+    from siting.algorithms.sparse_memory import choose_route  # sparse route (scale helper)
+
+    if method == "sparse" or (method == "auto" and choose_route(
+            problem.n_demand, problem.n_candidates, problem.n_pairs, None, limit_bytes=max_dense_bytes) == "sparse"):
+        from siting.algorithms.sparse import solve_uflp_sparse
+
+        return solve_uflp_sparse(problem, options=options, use_time=use_time)
+    if method != "auto":
+        raise ValueError(f"method must be 'auto' or 'sparse', got {method!r}")
     if not use_time:
         from siting.algorithms.warehouse import solve_uflp_fast
 

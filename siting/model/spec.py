@@ -34,7 +34,9 @@ OBJECTIVES: dict[str, str] = {
     "fixed-plus-transport": "sum f + cost_per_unit_km * sum w * imp(d) * x",
 }
 #: Shapes of the memory estimate (:func:`siting.provenance.memory.model_size`): one variable per allowed
-#: pair ("assignment") or one row per demand over the pairs within the radius ("cover").
+#: pair ("assignment") or one row per demand over the pairs within the radius ("cover"). A model solved by
+#: an algorithm of its own is estimated by that algorithm's route instead (p-median:
+#: :func:`siting.provenance.memory.route_bytes`, dense fast path or the sparse Lagrangian route).
 SIZE_SHAPES = ("assignment", "cover")
 #: How a distance decay enters a model: as an impedance transform of the distance it minimises, or as the
 #: attendance factor it maximises (a linear attendance decay needs a cutoff distance).

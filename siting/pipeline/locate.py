@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 import numpy as np
-from siting.provenance.memory import check_memory, model_size
+from siting.provenance.memory import check_route_memory
 from siting.core.errors import Defect, InfeasibleError, ScenarioError, SolverError
 from siting.model import Decay, ModelSpec, get_model
 from siting.single.precheck import check_params, precheck
@@ -125,8 +125,9 @@ def _p_median_fast(
     from siting.algorithms.pmedian import solve_pmedian
 
     res = solve_pmedian(problem, p=int(params["p"]), options=options)
+    algorithm = res.params.get("algorithm", "p-median radius formulation")  # or the sparse route's name
     info = dataclasses.replace(
-        res.info, options={**res.info.options, "algorithm": "p-median radius formulation",
+        res.info, options={**res.info.options, "algorithm": algorithm,
                            "radius_rounds": int(res.params.get("rounds", 0))},
     )
     return info, res.open, res.allocation, None
@@ -262,7 +263,7 @@ def locate(
         max_distance_km=max_distance_km, objective=objective, cost_per_unit_km=cost_per_unit_km,
     )
     precheck(problem, spec, params)
-    check_memory(*model_size(problem, spec, params), limit_bytes=max_memory_bytes, source=problem.source)
+    check_route_memory(problem, spec, params, limit_bytes=max_memory_bytes, source=problem.source)
     from siting.outputs.terminal import NO_PROGRESS
 
     with (progress or NO_PROGRESS).step("solve"):

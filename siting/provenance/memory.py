@@ -19,28 +19,45 @@ giving ``bytes ~ 30 MB + 1,000 per variable + 1,000 per constraint + 1,500 per n
 case within +16% / -22% of it; the Pyomo expression objects dominate, HiGHS's own copy is about a tenth).
 :func:`check_memory` refuses a model whose estimate exceeds a share of the memory available now
 (``MemAvailable`` of ``/proc/meminfo``, else ``os.sysconf``), naming the ways out.
+
+p-median (and UFLP through :func:`siting.algorithms.warehouse.solve_uflp`) are not solved as this Pyomo model:
+their own routes are estimated by :func:`route_bytes` (coefficients in
+:mod:`siting.algorithms.sparse_memory`): the dense fast path (``~140 B`` per demand x candidate cell) when it
+fits in half the memory available, else the sparse Lagrangian route (``~64 B`` per allowed pair, measured
+within a factor 1.5 of the ``tracemalloc`` peak, see ``tests/algorithms/test_sparse.py``).
+:func:`check_route_memory` is the guard of :func:`siting.pipeline.locate.locate`: the route estimate for
+p-median, the Pyomo estimate for the other models.
 """
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from siting.algorithms.sparse_memory import (
+    available_bytes,
+    choose_route,
+    dense_route_bytes,
+    sparse_route_bytes,
+)
 from siting.core.errors import InputError
 
 __all__ = [
     "BYTES_BASE",
-    "BYTES_PER_VAR",
     "BYTES_PER_CON",
     "BYTES_PER_NONZERO",
+    "BYTES_PER_VAR",
+    "MemoryRefused",
+    "RouteEstimate",
+    "available_bytes",
+    "check_memory",
+    "check_route_memory",
     "estimate_model_bytes",
     "model_size",
     "network_size",
-    "available_bytes",
-    "check_memory",
-    "MemoryRefused",
+    "route_bytes",
 ]
 
 BYTES_BASE = 30 * 2**20  #: fixed overhead of one build + solve (measured, see module docstring)
@@ -127,21 +144,6 @@ def network_size(problem: Any) -> tuple[int, int, int]:
     return 4 * n_links + 2 * n_cand, 3 * n_links + n_cand + n_child, 12 * n_links + 4 * n_cand
 
 
-def available_bytes() -> int | None:
-    """Memory available to a new allocation now (``MemAvailable``), or ``None`` if it cannot be told."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def _mb(x: float) -> str:
     return f"{x / 2**20:,.0f} MB" if x < 10 * 2**30 else f"{x / 2**30:,.1f} GB"
 
@@ -190,3 +192,54 @@ def check_memory(
             source,
         )])
     return need
+
+
+@dataclass(frozen=True)
+class RouteEstimate:
+    """The route a solve takes and its estimated peak memory (bytes, over the problem already loaded)."""
+
+    route: str
+    bytes: int
+
+
+def route_bytes(problem: Any, model: str, *, p: int | None = None, limit_bytes: int | None = None) -> RouteEstimate:
+    """Route and estimated memory of :func:`siting.algorithms.pmedian.solve_pmedian` (``model="p-median"``) or
+    :func:`siting.algorithms.warehouse.solve_uflp` (``"uflp"``) on ``problem``, before anything is built.
+
+    The route is :func:`siting.algorithms.sparse_memory.choose_route`'s: ``"dense"`` when the dense fast path
+    fits in ``limit_bytes`` (default half the memory available), else ``"sparse"``.
+    """
+    n, m, k = int(problem.n_demand), int(problem.n_candidates), int(problem.n_pairs)
+    q = p if model == "p-median" else None
+    if model not in ("p-median", "uflp"):
+        raise ValueError(f"route_bytes knows p-median and uflp, got {model!r}")
+    route = choose_route(n, m, k, q, limit_bytes=limit_bytes)
+    need = dense_route_bytes(n, m, k, q) if route == "dense" else sparse_route_bytes(n, m, k, q)
+    return RouteEstimate(route, need)
+
+
+def check_route_memory(problem: Any, spec: Any, params: dict[str, Any], *, limit_bytes: int | None = None,
+                       share: float = DEFAULT_SHARE, source: str | None = None) -> int:
+    """The guard of :func:`siting.pipeline.locate.locate`: estimate the route the run takes and refuse it
+    (:class:`MemoryRefused`) when it exceeds ``limit_bytes`` (default ``share`` of the memory available).
+
+    p-median runs by its own algorithm (``spec.uses_algorithm(params)``) are estimated by
+    :func:`route_bytes`; every other run by the Pyomo model's size (:func:`model_size`,
+    :func:`check_memory`). Returns the estimate in bytes.
+    """
+    if not (spec.name == "p-median" and spec.uses_algorithm(params)):
+        return check_memory(*model_size(problem, spec, params), limit_bytes=limit_bytes, share=share,
+                            source=source)
+    if limit_bytes is None:
+        avail = available_bytes()
+        limit_bytes = None if avail is None else int(share * avail)
+    est = route_bytes(problem, "p-median", p=params.get("p"))  # the same choice solve_pmedian makes
+    if limit_bytes is not None and est.bytes > limit_bytes:
+        from siting.core.errors import Defect
+
+        raise MemoryRefused([Defect(
+            f"the model would need about {_mb(est.bytes)} of memory ({est.route} p-median route, "
+            f"{problem.n_pairs:,} allowed pairs), more than the limit of {_mb(limit_bytes)}; refused before "
+            "building it. Way out: use a smaller radius or --max-distance-km (fewer allowed pairs), or fewer "
+            "demand points", source)])
+    return est.bytes
