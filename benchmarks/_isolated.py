@@ -77,7 +77,7 @@ def cell(x: float | None, nd: int = 2) -> str:
 
 # ------------------------------------------------------------------------------------------ previous version
 #: ``--previous`` default: the last commit before the Benders work (the package layout with siting.algorithms).
-PREVIOUS_DEFAULT = "9617b3e"
+PREVIOUS_DEFAULT = "d2cf5df"  # the release before issue 17's second session
 
 
 def extract_previous(ref: str, repo: str | os.PathLike) -> Path:
