@@ -3,8 +3,9 @@
 ``locate`` runs: parameter check -> precheck (provable infeasibility, naming the rows) -> build the
 Pyomo model -> solve with HiGHS -> read back open sites and allocation -> independent verification.
 Some models have an exact algorithm of their own (:data:`ALGORITHMS`, named by ``ModelSpec.algorithm``):
-p-center by bisection, and plain p-median (no decay, budget, cutoff or radius) by the distance-level
-formulation of :func:`siting.algorithms.pmedian.solve_pmedian`; their answers are verified the same way.
+p-center by bisection, and plain p-median (no decay, budget, cutoff or radius) by
+:func:`siting.algorithms.pmedian.solve_pmedian` (Benders decomposition, or the sparse route at scale); their
+answers are verified the same way.
 """
 
 from __future__ import annotations
@@ -116,8 +117,9 @@ def _p_median_fast(
     params: dict[str, Any],
     options: Any,
 ) -> tuple[Any, np.ndarray, np.ndarray, Any]:
-    """Exact p-median by the distinct-distance radius formulation
-    (:func:`siting.algorithms.pmedian.solve_pmedian`): heuristic warm start, LP first, radius rounds.
+    """Exact p-median by :func:`siting.algorithms.pmedian.solve_pmedian` (Benders decomposition with our
+    branch-and-Benders-cut tree; the sparse route when the dense arrays would not fit); the label in
+    ``info.options["algorithm"]`` names the route taken.
 
     Returns ``(SolveInfo, open, allocation, None)``; there is no single Pyomo model to diagnose (the fast
     path raises :class:`InfeasibleError` itself when HiGHS proves a relaxation infeasible).
@@ -125,7 +127,10 @@ def _p_median_fast(
     from siting.algorithms.pmedian import solve_pmedian
 
     res = solve_pmedian(problem, p=int(params["p"]), options=options)
-    algorithm = res.params.get("algorithm", "p-median radius formulation")  # or the sparse route's name
+    by_method = {"benders": "p-median Benders decomposition (branch-and-Benders-cut)",
+                 "radius": "p-median radius formulation"}
+    algorithm = res.params.get("algorithm") or by_method.get(res.params.get("method", "radius"),
+                                                             "p-median radius formulation")
     info = dataclasses.replace(
         res.info, options={**res.info.options, "algorithm": algorithm,
                            "radius_rounds": int(res.params.get("rounds", 0))},

@@ -43,7 +43,7 @@ def test_signal_during_solve_leaves_no_output(signum, code, tmp_path):
     """A p-median of 400 x 200 points takes ~10 s in HiGHS; the signal comes 1 s after HiGHS starts.
 
     The cutoff (500 km, farther than any pair here) keeps the run on the plain Pyomo formulation: plain
-    p-median goes through the fast radius formulation, which solves this instance in well under a second.
+    p-median goes through the fast exact path (Benders), which solves this instance in well under a second.
     """
     dem = _points(tmp_path / "dem.csv", 400, 1, "d")
     cand = _points(tmp_path / "cand.csv", 200, 2, "c")

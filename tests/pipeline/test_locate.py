@@ -122,12 +122,12 @@ def test_a_wrong_readback_is_refused(monkeypatch):
 
 @pytest.mark.solver
 def test_a_wrong_fast_p_median_answer_is_refused(monkeypatch):
-    # plain p-median goes through the fast radius formulation; its answer is verified the same way
+    # plain p-median goes through the fast exact path (Benders); its answer is verified the same way
     import siting.algorithms.pmedian as fast
 
     problem = _grid()
     good = locate(problem, "p-median", p=2)
-    assert good.info.options["algorithm"] == "p-median radius formulation" and good.info.proven_optimal
+    assert good.info.options["algorithm"] == "p-median Benders decomposition (branch-and-Benders-cut)" and good.info.proven_optimal
     real = fast.solve_pmedian
 
     def bad_solve(prob, **kw):
