@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pmedian_brute import brute_pmedian  # tests/support
 
 from siting.algorithms.benders import solve_pmedian_benders
 from siting.algorithms.benders_cuts import (
@@ -107,18 +108,6 @@ def test_choose_method_by_shape() -> None:
 
 
 # ------------------------------------------------------------------------------------------ solves
-def _brute(d: np.ndarray, w: np.ndarray, p: int, required=None, forbidden=None) -> float:
-    m = d.shape[1]
-    best = np.inf
-    for s in itertools.combinations(range(m), p):
-        if forbidden is not None and forbidden[list(s)].any():
-            continue
-        if required is not None and not set(np.flatnonzero(required)) <= set(s):
-            continue
-        best = min(best, float(w @ d[:, list(s)].min(axis=1)))
-    return best
-
-
 @pytest.mark.solver
 @pytest.mark.parametrize("seed", range(6))
 def test_benders_equals_brute_force(seed: int) -> None:
@@ -136,7 +125,7 @@ def test_benders_equals_brute_force(seed: int) -> None:
     for p in (1, 2, 4):
         if p < required.sum():
             continue
-        ref = _brute(np.where(np.isfinite(d), d, 1e12), w, p, required, forbidden)
+        ref = brute_pmedian(np.where(np.isfinite(d), d, 1e12), w, p, required, forbidden)
         if ref >= 1e11:
             continue
         res = solve_pmedian_benders(prob, p=p)

@@ -6,10 +6,9 @@ from its own integral nodes and prove it; ``node_limit`` checks the bound it rep
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
+from pmedian_brute import brute_pmedian  # tests/support
 
 from siting.algorithms.benders import solve_pmedian_benders
 from siting.core.options import SolverOptions
@@ -30,16 +29,6 @@ def _instance(seed: int, *, n: int = 40, m: int = 16, integral: bool = True, spa
     return d, w
 
 
-def _brute(d: np.ndarray, w: np.ndarray, p: int, required: np.ndarray, forbidden: np.ndarray) -> float:
-    dd = np.where(np.isfinite(d), d, np.inf)
-    best = np.inf
-    for s in itertools.combinations(np.flatnonzero(~forbidden).tolist(), p):
-        if not set(np.flatnonzero(required).tolist()) <= set(s):
-            continue
-        best = min(best, float(w @ dd[:, list(s)].min(axis=1)))
-    return best
-
-
 @pytest.mark.solver
 @pytest.mark.parametrize("seed", range(8))
 def test_tree_alone_finds_and_proves_the_optimum(seed: int) -> None:
@@ -53,7 +42,7 @@ def test_tree_alone_finds_and_proves_the_optimum(seed: int) -> None:
         forbidden[np.flatnonzero(~required)[:2]] = True
     prob = Problem.from_cost_matrix(d, weights=w, required=required, forbidden=forbidden)
     for p in (2, 3, 5):
-        ref = _brute(d, w, p, required, forbidden)
+        ref = brute_pmedian(d, w, p, required, forbidden)
         if not np.isfinite(ref):
             continue
         res = solve_pmedian_benders(prob, p=p, heuristics=False)
@@ -73,20 +62,11 @@ def _graph_instance(tmp_path) -> Problem:
     return read_pmed(write_pmed(tmp_path / "g60.txt", 60, 4, seed=2))
 
 
-def _brute_chunked(d: np.ndarray, w: np.ndarray, p: int) -> float:
-    combos = np.array(list(itertools.combinations(range(d.shape[1]), p)))
-    best = np.inf
-    for lo in range(0, len(combos), 20_000):
-        c = combos[lo:lo + 20_000]
-        best = min(best, float((w @ d[:, c].min(axis=2)).min()))
-    return best
-
-
 @pytest.mark.solver
 def test_the_tree_branches_on_a_gap_instance_and_matches_brute_force(tmp_path) -> None:
     prob = _graph_instance(tmp_path)
     d = prob.matrix().toarray()
-    ref = _brute_chunked(d, np.asarray(prob.weight, float), 4)
+    ref = brute_pmedian(d, np.asarray(prob.weight, float), 4)
     res = solve_pmedian_benders(prob, p=4, heuristics=False)
     assert res.objective == ref and res.info.proven_optimal
     assert res.params["lp_bound"] < ref - 1  # the root LP alone would not have proven it
@@ -104,7 +84,7 @@ def test_the_tree_branches_on_a_gap_instance_and_matches_brute_force(tmp_path) -
 def test_stopped_tree_reports_a_valid_bound(seed: int) -> None:
     d, w = _instance(20 + seed, n=60, m=18, integral=seed != 1)
     prob = Problem.from_cost_matrix(d, weights=w)
-    ref = _brute(d, w, 4, np.zeros(18, bool), np.zeros(18, bool))
+    ref = brute_pmedian(d, w, 4, np.zeros(18, bool), np.zeros(18, bool))
     res = solve_pmedian_benders(prob, p=4, heuristics=False, node_limit=1)
     assert res.info.bound <= ref + 1e-9
     if res.open.size:  # an integral node may already have been found
@@ -115,7 +95,7 @@ def test_stopped_tree_reports_a_valid_bound(seed: int) -> None:
 def test_relative_gap_is_honoured_and_the_bound_stays_valid() -> None:
     d, w = _instance(31, n=60, m=18, integral=False)
     prob = Problem.from_cost_matrix(d, weights=w)
-    ref = _brute(d, w, 3, np.zeros(18, bool), np.zeros(18, bool))
+    ref = brute_pmedian(d, w, 3, np.zeros(18, bool), np.zeros(18, bool))
     res = solve_pmedian_benders(prob, p=3, heuristics=False, options=SolverOptions(mip_rel_gap=0.05))
     assert res.info.bound <= ref + 1e-9 <= res.objective + 2e-9
     assert res.objective <= res.info.bound * 1.05 + 1e-9
