@@ -19,10 +19,11 @@ warm-started from the previous node's basis):
   every integral node LP. Two in-tree heuristics were measured and dropped: a RENS sub-MIP (u1432, p = 400:
   621 free candidates, nothing better than local search's in its 12 s cap) and LP diving (generated
   (600, 10): 56.9 s against 19.1 s without, at the same load; the start is usually already optimal).
-* **Search**: best bound first (deeper first among ties), optionally plunging (``plunge``); branching on
+* **Search**: best bound first (deeper first among ties, the up branch first); branching on
   the free :math:`y_j` whose LP value is nearest to 1/2 (most fractional). Measured against branching on
   the largest fractional :math:`y_j` and against plunging: best-first most-fractional took the fewest
-  nodes (generated (600, 10): 175 against 155-311; (900, 20): 159 against 189-408; pmed16: 33 against 47).
+  nodes (generated (600, 10): 175 against 155-311; (900, 20): 159 against 189-408; pmed16: 33 against 47),
+  so plunging was dropped.
 
 The global lower bound is the smallest bound of an open node (or the incumbent when none is left).
 """
@@ -87,7 +88,7 @@ class _Incumbent:
 def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
                    best_val: float, best_open: np.ndarray, root_bound: float, integral: bool,
                    rel_gap: float, deadline: float | None, max_node_rounds: int = 25,
-                   node_limit: int | None = None, plunge: float = 0.0,
+                   node_limit: int | None = None,
                    trace: bool = False
                    ) -> tuple[float, np.ndarray, float, TerminationCondition, TreeStats]:
     """Solve the p-median master exactly by our own branch and bound with Benders cuts at every node.
@@ -110,10 +111,6 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
     deadline, node_limit
         Stop at this ``time.perf_counter()`` or after this many nodes; the bound is then the smallest open
         node's.
-    plunge
-        Go on down into a node's first child (the up branch) when its bound is below the best open bound plus
-        this share of the gap to the cutoff: consecutive node LPs then differ by one bound, and the dual
-        simplex re-optimises in a few iterations (best-first jumps cost hundreds).
 
     Returns
     -------
@@ -131,11 +128,10 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
     root_hi = np.asarray(lp.col_upper_)[:m].copy()
     all_y = np.arange(m, dtype=np.int32)
     seq = itertools.count()
-    heap: list[_Node] = []
-    dive: _Node | None = _Node(root_bound, 0, next(seq), root_lo, root_hi)
+    heap: list[_Node] = [_Node(root_bound, 0, next(seq), root_lo, root_hi)]
     term = TerminationCondition.OPTIMAL
-    while heap or dive is not None:
-        if dive is None and heap[0].bound >= inc.cutoff:  # best-first: every open node is dominated
+    while heap:
+        if heap[0].bound >= inc.cutoff:  # best-first: every open node is dominated
             heap.clear()
             break
         if (deadline is not None and time.perf_counter() >= deadline) or (
@@ -143,25 +139,13 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
             term = TerminationCondition.ITERATION_LIMIT if node_limit is not None and stats.nodes >= node_limit \
                 else TerminationCondition.TIME_LIMIT
             break
-        node, dive = (heapq.heappop(heap), None) if dive is None else (dive, None)
-        if node.bound >= inc.cutoff:
-            continue
-        children = _process(master, sc, p, w, inc, stats, node, all_y, seq,
-                            max_node_rounds=max_node_rounds, deadline=deadline)
-        for child in children[1:]:
+        node = heapq.heappop(heap)
+        for child in _process(master, sc, p, w, inc, stats, node, all_y, seq,
+                              max_node_rounds=max_node_rounds, deadline=deadline):
             heapq.heappush(heap, child)
-        if children:  # plunge into the first child while its bound is in the better half of the gap
-            best = heap[0].bound if heap else math.inf
-            first = children[0]
-            if first.bound <= best + plunge * (inc.cutoff - best) or not heap:
-                dive = first
-            else:
-                heapq.heappush(heap, first)
         if trace and stats.nodes % 50 == 0 and heap:
             print(f"  tree: {stats.nodes} nodes, {len(heap)} open, bound {heap[0].bound:.3f} "
                   f"incumbent {inc.value:.3f} rows {master.n_cuts}", flush=True)
-    if dive is not None:
-        heap.append(dive)
     stats.open_left = len(heap)
     # every node pruned or fixed away had a bound at or above the cutoff of its time, which only falls
     lower = min([nd.bound for nd in heap] + [inc.cutoff, inc.value])
