@@ -28,8 +28,9 @@ so any :math:`D^*` in that range gives a cut equally tight at :math:`y`; ``level
 nearest open distance (deeper cut: it also charges :math:`i` when its nearest open site closes), the default
 ``"first"`` the nearest.
 
-Everything here is pure numpy on a :class:`SortedCosts` table (no solver), one pass over the ``(n, m)``
-sorted table per separation.
+Everything here is pure numpy on a :class:`SortedCosts` table (no solver): one pass over the ``(n, m)``
+sorted table per separation, or over the ``(n, s)`` sorted positions of the ``s`` nonzeros of a sparse
+``y``.
 """
 
 from __future__ import annotations
@@ -45,16 +46,19 @@ class SortedCosts:
 
     Attributes
     ----------
-    order : (n, m) int64, candidate index at each sorted position (allowed candidates first)
+    order : (n, m) int32, candidate index at each sorted position (allowed candidates first)
     dist_km : (n, m) float64, the sorted distances; positions past ``n_allowed[i]`` hold ``big``
     n_allowed : (n,) int64, allowed candidates of each demand
     big : float, stands in for ``inf`` (larger than every finite distance)
+    rank : (n, m) int32 or None, the inverse of ``order``: the sorted position of candidate ``j`` in row
+        ``i`` (lets :func:`separate` work on the support of a sparse ``y`` only)
     """
 
     order: np.ndarray
     dist_km: np.ndarray
     n_allowed: np.ndarray
     big: float
+    rank: np.ndarray | None = None
 
     @property
     def nearest_km(self) -> np.ndarray:
@@ -67,11 +71,13 @@ def sorted_costs(cost: np.ndarray) -> SortedCosts:
     c = np.asarray(cost, dtype=np.float64)
     finite = np.isfinite(c)
     big = float(np.max(c[finite])) * 2.0 + 1.0 if finite.any() else 1.0
-    order = np.argsort(c, axis=1, kind="stable")
+    order = np.argsort(c, axis=1, kind="stable").astype(np.int32)
     dist = np.take_along_axis(c, order, axis=1)
     n_allowed = finite.sum(axis=1).astype(np.int64)
     dist = np.where(np.isfinite(dist), dist, big)
-    return SortedCosts(order=order, dist_km=dist, n_allowed=n_allowed, big=big)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(c.shape[1], dtype=np.int32)[None, :], axis=1)
+    return SortedCosts(order=order, dist_km=dist, n_allowed=n_allowed, big=big, rank=rank)
 
 
 @dataclass(frozen=True)
@@ -141,8 +147,17 @@ def separate(sc: SortedCosts, y: np.ndarray, *, k: np.ndarray | None = None, lev
     y_{(r)}` over the sorted candidates, the cut of level :math:`k` at ``y`` is :math:`D^* - \\sum_{r < k}
     (D^* - d_{(r)}) y_{(r)} = D^* (1 - C_{k-1}) + S_{k-1}`: two cumulative sums per call, no
     ``(n, m)`` masks. Positions with equal distance below :math:`D^*` contribute 0 either way.
+
+    When ``y`` has few nonzeros (at most ``m / SPARSE_SUPPORT`` of them, as at the tree's nodes) and the
+    table has ``rank``, the sums run over the support only (:func:`_separate_support`): the same cuts, in
+    ``O(n s log s)`` for ``s`` nonzeros instead of ``O(n m)``.
     """
-    ys = np.asarray(y, dtype=np.float64)[sc.order]
+    y = np.asarray(y, dtype=np.float64)
+    if sc.rank is not None and level == "first":
+        supp = np.flatnonzero(y)
+        if len(supp) * SPARSE_SUPPORT <= y.shape[0]:
+            return _separate_support(sc, y, supp, k)
+    ys = y[sc.order]
     cum = np.cumsum(ys, axis=1)
     if k is None:
         k = _level_from_cum(sc, cum, level)
@@ -156,6 +171,37 @@ def separate(sc: SortedCosts, y: np.ndarray, *, k: np.ndarray | None = None, lev
     np.cumsum(ys, axis=1, out=ys)
     s_before = np.where(has, ys[rows, km1], 0.0)
     return k, dstar * (1.0 - c_before) + s_before
+
+
+#: :func:`separate` sums over the support of ``y`` when it holds at most ``m / SPARSE_SUPPORT`` candidates.
+#: Measured at n = m = 1,400: support 10 0.7 ms against 36 ms for the dense scan, 100 8.6 against 24 ms,
+#: equal near 250 (m / 5.6). Generated (800, 10): the tree's separation 2.3 s -> under 1 s of 10 s.
+SPARSE_SUPPORT = 6
+
+
+def _separate_support(sc: SortedCosts, y: np.ndarray, supp: np.ndarray, k: np.ndarray | None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`separate` over the nonzeros ``supp`` of ``y`` only: the running sums change only at their
+    sorted positions ``rank[:, supp]``, so the first one where the sum reaches 1 is the level (the same
+    sums, in the same order, as the dense scan), and the sums below a level are masked row sums."""
+    n = sc.rank.shape[0]
+    rows = np.arange(n)
+    pos = sc.rank[:, supp]  # (n, s) sorted position of each nonzero in each row
+    yv = y[supp]
+    if k is None:
+        o = np.argsort(pos, axis=1, kind="stable")
+        pos_sorted = np.take_along_axis(pos, o, axis=1)
+        cum = np.cumsum(yv[o], axis=1)
+        covered = cum >= 1.0 - 1e-9
+        reached = covered.any(axis=1)
+        first = covered.argmax(axis=1)
+        m = sc.rank.shape[1]
+        k = np.where(reached, pos_sorted[rows, first], m - 1).astype(np.int64)
+        k = np.minimum(k, np.maximum(sc.n_allowed - 1, 0))
+    below = np.where(pos < k[:, None], yv[None, :], 0.0)
+    c_before = below.sum(axis=1)
+    s_before = (below * sc.dist_km[rows[:, None], pos]).sum(axis=1)
+    return k, sc.dist_km[rows, k] * (1.0 - c_before) + s_before
 
 
 def make_cuts(sc: SortedCosts, y: np.ndarray, demands: np.ndarray, *, level: str = "first",

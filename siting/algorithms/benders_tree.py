@@ -3,7 +3,7 @@ r"""Branch-and-Benders-cut for the p-median master of :mod:`~siting.algorithms.b
 highspy cannot add rows inside its branch and bound (its lazy-constraint callback is declared but never
 called in 1.16), so the iterated-MIP route restarts HiGHS's tree after every round of cuts, and HiGHS's node
 bounds only know the cuts present. Here the tree is ours and HiGHS solves the node LPs (dual simplex,
-warm-started from the previous node's basis):
+warm-started from the parent's final basis, stored with each open node):
 
 * **Node bound.** At each node the master LP with the node's bounds on :math:`y` is re-solved and cut until
   no Benders cut of :mod:`~siting.algorithms.benders_cuts` is violated (or the bound meets the cutoff, or the
@@ -24,6 +24,11 @@ warm-started from the previous node's basis):
   the largest fractional :math:`y_j` and against plunging: best-first most-fractional took the fewest
   nodes (generated (600, 10): 175 against 155-311; (900, 20): 159 against 189-408; pmed16: 33 against 47),
   so plunging was dropped.
+
+* **Warm start from the parent.** Best-first search jumps between subtrees, so the basis HiGHS holds
+  after the previous node is usually far from the next node's optimum. Each open node keeps its parent's
+  final basis (two status lists, rows added since then enter basic) and starts from it: generated
+  (600, 10) 326 -> 105 dual simplex iterations per node LP, 14.9 -> 8.3 s in all; (800, 10) 16 -> 10 s.
 
 The global lower bound is the smallest bound of an open node (or the incumbent when none is left).
 """
@@ -68,6 +73,7 @@ class _Node:
     seq: int
     lo: np.ndarray = field(compare=False)
     hi: np.ndarray = field(compare=False)
+    basis: tuple[list, list] | None = field(compare=False, default=None)  # the parent's final LP basis
 
 
 @dataclass
@@ -161,6 +167,8 @@ def _process(master: Any, sc: SortedCosts, p: int, w: np.ndarray, inc: _Incumben
     stats.nodes += 1
     stats.max_depth = max(stats.max_depth, -node.neg_depth)
     h.changeColsBounds(m, all_y, node.lo, node.hi)
+    if node.basis is not None:
+        _set_basis(master, node.basis)
     out = _solve_node(master, sc, w, inc, stats, max_rounds=max_node_rounds, deadline=deadline)
     if out is None:  # infeasible, or its bound meets the cutoff
         return []
@@ -171,15 +179,33 @@ def _process(master: Any, sc: SortedCosts, p: int, w: np.ndarray, inc: _Incumben
     lo, hi = node.lo.copy(), node.hi.copy()
     stats.fixed_at_nodes += _fix_at_node(y, rc, bound, inc.cutoff, lo, hi)
     j = _branch_candidate(y, lo, hi)
+    basis = _get_basis(master)
     if j < 0:  # every free y integral yet cuts still violated after max_rounds: solve it again, deeper
-        return [_Node(bound, node.neg_depth - 1, next(seq), lo, hi)]
+        return [_Node(bound, node.neg_depth - 1, next(seq), lo, hi, basis)]
     children = []
     for val in (1.0, 0.0):
         clo, chi = lo.copy(), hi.copy()
         clo[j] = chi[j] = val
         if clo.sum() <= p:
-            children.append(_Node(bound, node.neg_depth - 1, next(seq), clo, chi))
+            children.append(_Node(bound, node.neg_depth - 1, next(seq), clo, chi, basis))
     return children
+
+
+def _get_basis(master: Any) -> tuple[list, list]:
+    """The LP basis just solved (column and row statuses), for the node's children."""
+    b = master.h.getBasis()
+    return b.col_status, b.row_status
+
+
+def _set_basis(master: Any, saved: tuple[list, list]) -> None:
+    """Start the next LP from a parent's basis; rows (cuts) added since then enter basic (their slacks)."""
+    hp = master.hp
+    cols, rows = saved
+    b = hp.HighsBasis()
+    b.col_status = cols
+    b.row_status = rows + [hp.HighsBasisStatus.kBasic] * (master.h.getNumRow() - len(rows))
+    b.valid = True
+    master.h.setBasis(b)
 
 
 def _solve_node(master: Any, sc: SortedCosts, w: np.ndarray, inc: _Incumbent, stats: TreeStats, *,

@@ -13,9 +13,12 @@ from pmedian_brute import brute_pmedian  # tests/support
 
 from siting.algorithms.benders import solve_pmedian_benders
 from siting.algorithms.benders_cuts import (
+    SPARSE_SUPPORT,
+    SortedCosts,
     cut_level,
     cut_values,
     make_cuts,
+    separate,
     sorted_costs,
     subproblem_values,
 )
@@ -66,6 +69,29 @@ def test_subproblem_value_matches_the_definition(seed: int) -> None:
         assert phi == pytest.approx(ref, rel=1e-12, abs=1e-9)
     # integral y: the nearest open distance
     assert subproblem_values(sc, y_int) == pytest.approx(d[:, y_int > 0].min(axis=1))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_support_scan_equals_the_dense_scan_and_the_definition(seed: int) -> None:
+    """A y with few nonzeros takes the support-only scan: same levels and values as the full (n, m) scan
+    (the table without ``rank``) and as the definition, for integral and fractional y, with and without
+    forbidden pairs, and with a level given (the LP phase's evaluation of a stabilised point's cut)."""
+    n, m = 15, 6 * SPARSE_SUPPORT
+    d = _points(n, m, seed, integral=seed % 2 == 0, sparse=seed >= 3)
+    sc = sorted_costs(d)
+    dense = SortedCosts(sc.order, sc.dist_km, sc.n_allowed, sc.big)  # no rank: always the full scan
+    rng = np.random.default_rng(seed)
+    y = np.zeros(m)
+    supp = rng.choice(m, 5, replace=False)
+    y[supp] = 1.0 if seed % 2 else rng.uniform(0.1, 0.7, 5)
+    k, phi = separate(sc, y)
+    k0, phi0 = separate(dense, y)
+    assert (k == k0).all()
+    assert phi == pytest.approx(phi0, rel=1e-12, abs=1e-9)
+    ref = [_elloumi_lp_value(d[i], y) for i in range(n)]
+    assert phi == pytest.approx(ref, rel=1e-12, abs=1e-9)
+    k_given = np.minimum(rng.integers(0, m, n), np.maximum(sc.n_allowed - 1, 0))
+    assert separate(sc, y, k=k_given)[1] == pytest.approx(separate(dense, y, k=k_given)[1], rel=1e-12, abs=1e-9)
 
 
 @pytest.mark.parametrize(("seed", "level"), [(0, "first"), (1, "last"), (2, "first"), (3, "last")])
