@@ -117,7 +117,7 @@ def cut_level(sc: SortedCosts, y: np.ndarray, *, level: str = "first", tol: floa
 
 
 def _level_from_cum(sc: SortedCosts, cum: np.ndarray, level: str, tol: float = 1e-9) -> np.ndarray:
-    n, m = cum.shape
+    m = cum.shape[1]
     covered = cum >= 1.0 - tol
     k = np.where(covered.any(axis=1), covered.argmax(axis=1), m - 1)
     k = np.minimum(k, np.maximum(sc.n_allowed - 1, 0))
