@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from siting.network.polish import colocation_ok, rules_ok, tree_cost
-from siting.network.start import network_warm_start, round_open_sets
+from siting.network.start import ROOT_LP_PARALLEL, network_warm_start, root_lp_options, round_open_sets
 from siting.solvers.highs import compile_model
 from siting.model.multitier import build_multitier
 from siting.scenario.build import build_problem
@@ -180,3 +180,13 @@ def test_warm_start_falls_back_to_the_aggregated_lp(express, monkeypatch):
     assert x0 is not None and _feasible(comp, x0)
     assert info["lp_bound_cny"] <= strong.objective / built.objective_scale * (1 + 1e-9)
     assert info["lp_bound_cny"] <= info["polished_cny"]
+
+
+def test_root_lp_runs_parallel_dual_simplex_unless_one_thread_or_the_caller_chose() -> None:
+    assert root_lp_options(SolverOptions(threads=2)).extra == ROOT_LP_PARALLEL
+    assert root_lp_options(SolverOptions()).extra == ROOT_LP_PARALLEL
+    assert root_lp_options(SolverOptions(threads=1)).extra == {}
+    mine = SolverOptions(threads=2, extra={"simplex_strategy": 1})
+    assert root_lp_options(mine) is mine
+    ipm = SolverOptions(extra={"solver": "ipm"})
+    assert root_lp_options(ipm) is ipm
