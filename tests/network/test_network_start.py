@@ -7,13 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siting.network.polish import colocation_ok, rules_ok, tree_cost
-from siting.network.start import ROOT_LP_PARALLEL, network_warm_start, root_lp_options, round_open_sets
-from siting.solvers.highs import compile_model
+from siting.core.options import SolverOptions
 from siting.model.multitier import build_multitier
+from siting.network.polish import colocation_ok, rules_ok, tree_cost
+from siting.network.start import (
+    ROOT_LP_PARALLEL,
+    network_warm_start,
+    root_lp_options,
+    round_open_sets,
+)
 from siting.scenario.build import build_problem
 from siting.scenario.load import load_scenario
-from siting.core.options import SolverOptions
+from siting.solvers.highs import compile_model
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,9 +97,8 @@ def test_solve_starts_from_the_lp_and_keeps_the_best_proven_bound(monkeypatch):
     the LP's (both are proven bounds)."""
     from dataclasses import replace
 
-    import siting.solvers.highs as highs_mod
     import siting.pipeline.run as run_mod
-
+    import siting.solvers.highs as highs_mod
     from siting.network.verify import verify_network
 
     problem = build_problem(load_scenario(REPO / "models" / "example.toml"))
