@@ -47,6 +47,7 @@ from siting.algorithms.heuristics import (
     assignment_from_open,
     improve_from,
     open_set_objective,
+    perturbed_search,
     pmedian_heuristic,
 )
 from siting.core.errors import InfeasibleError
@@ -343,10 +344,17 @@ def _search(master: _Master, sc: SortedCosts, problem: Problem, cost: np.ndarray
     if best_val <= bound + _tol(best_val, options):
         return best_val, best_open, bound, term, rounds, heur_s, {}
     if tree == "own":
+        rng = np.random.default_rng(options.seed)
+
+        def improve(open_idx: np.ndarray, until: float) -> tuple[float, np.ndarray]:
+            _, cand = perturbed_search(cost, problem.weight, open_idx, deadline=until, rng=rng,
+                                       required=problem.required, forbidden=problem.forbidden)
+            return _value(problem, cost, cand), cand
+
         best_val, best_open, tree_lb, term, ts = branch_and_cut(
             master, sc, problem, p, best_val=best_val, best_open=best_open, root_bound=lb,
             integral=integral, rel_gap=float(options.mip_rel_gap), deadline=deadline, node_limit=node_limit,
-            trace=trace)
+            improve=improve if heuristics else None, trace=trace)
         return best_val, best_open, max(bound, _ceil(tree_lb, integral)), term, 0, 0.0, ts.as_dict()
     while best_val > bound + _tol(best_val, options) and rounds < max_mip_rounds:
         rounds += 1

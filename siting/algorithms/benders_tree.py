@@ -39,6 +39,7 @@ import heapq
 import itertools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,12 @@ import numpy as np
 from siting.algorithms.benders_cuts import SortedCosts, make_cuts, separate
 from siting.core.problem import Problem
 from siting.core.results import TerminationCondition
+
+#: The incumbent's local search (``improve``) runs first after this many nodes, then at every doubling
+#: of the node count, for this share of the time the tree has taken (at least ``IMPROVE_MIN_S``).
+IMPROVE_FIRST_NODE = 100
+IMPROVE_SHARE = 0.25
+IMPROVE_MIN_S = 0.5
 
 
 @dataclass
@@ -59,11 +66,14 @@ class TreeStats:
     fixed_at_nodes: int = 0
     max_depth: int = 0
     open_left: int = 0
+    improve_calls: int = 0
+    improved: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"tree_nodes": self.nodes, "tree_lp_solves": self.lp_solves, "tree_cuts": self.cuts_added,
                 "tree_fixed": self.fixed_at_nodes, "tree_max_depth": self.max_depth,
-                "tree_open_left": self.open_left}
+                "tree_open_left": self.open_left, "tree_improve_calls": self.improve_calls,
+                "tree_improved": self.improved}
 
 
 @dataclass(order=True)
@@ -95,6 +105,7 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
                    best_val: float, best_open: np.ndarray, root_bound: float, integral: bool,
                    rel_gap: float, deadline: float | None, max_node_rounds: int = 25,
                    node_limit: int | None = None,
+                   improve: Callable[[np.ndarray, float], tuple[float, np.ndarray]] | None = None,
                    trace: bool = False
                    ) -> tuple[float, np.ndarray, float, TerminationCondition, TreeStats]:
     """Solve the p-median master exactly by our own branch and bound with Benders cuts at every node.
@@ -117,6 +128,11 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
     deadline, node_limit
         Stop at this ``time.perf_counter()`` or after this many nodes; the bound is then the smallest open
         node's.
+    improve
+        ``improve(incumbent, until)`` -> (value, open sites): a local search from the incumbent until the
+        ``time.perf_counter()`` given. Called when the tree is still open after :data:`IMPROVE_FIRST_NODE`
+        nodes and again each time the node count doubles, for :data:`IMPROVE_SHARE` of the time the tree
+        has run (a better incumbent lowers the cutoff of every open node).
 
     Returns
     -------
@@ -136,6 +152,8 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
     seq = itertools.count()
     heap: list[_Node] = [_Node(root_bound, 0, next(seq), root_lo, root_hi)]
     term = TerminationCondition.OPTIMAL
+    t_tree = time.perf_counter()
+    next_improve = IMPROVE_FIRST_NODE
     while heap:
         if heap[0].bound >= inc.cutoff:  # best-first: every open node is dominated
             heap.clear()
@@ -145,6 +163,16 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
             term = TerminationCondition.ITERATION_LIMIT if node_limit is not None and stats.nodes >= node_limit \
                 else TerminationCondition.TIME_LIMIT
             break
+        if improve is not None and stats.nodes >= next_improve and len(inc.open_idx):
+            next_improve *= 2
+            now = time.perf_counter()
+            until = now + max(IMPROVE_MIN_S, IMPROVE_SHARE * (now - t_tree))
+            val, open_idx = improve(inc.open_idx, until if deadline is None else min(until, deadline))
+            stats.improve_calls += 1
+            if val < inc.value - 1e-9 * max(1.0, abs(val)):
+                inc.value, inc.open_idx = val, np.asarray(open_idx, dtype=np.int64)
+                stats.improved += 1
+            continue  # the cutoff may have fallen: check the heap's best again
         node = heapq.heappop(heap)
         for child in _process(master, sc, p, w, inc, stats, node, all_y, seq,
                               max_node_rounds=max_node_rounds, deadline=deadline):

@@ -110,3 +110,20 @@ def test_both_trees_agree() -> None:
     assert own.objective == highs.objective and own.info.proven_optimal and highs.info.proven_optimal
     with pytest.raises(ValueError, match="tree must be"):
         solve_pmedian_benders(prob, p=3, tree="cplex", heuristics=False)
+
+
+@pytest.mark.solver
+def test_the_trees_local_search_runs_when_the_tree_stays_open_and_its_incumbent_is_used(tmp_path, monkeypatch
+                                                                                        ) -> None:
+    """With the first call moved to node 1, the incumbent's local search (iterated local search from
+    :func:`~siting.algorithms.heuristics.perturbed_search`) runs inside the tree; the answer stays the
+    brute-force optimum and proven."""
+    import siting.algorithms.benders_tree as bt
+
+    monkeypatch.setattr(bt, "IMPROVE_FIRST_NODE", 1)
+    monkeypatch.setattr(bt, "IMPROVE_MIN_S", 0.05)
+    prob = _graph_instance(tmp_path)
+    ref = brute_pmedian(prob.matrix().toarray(), np.asarray(prob.weight, float), 4)
+    res = solve_pmedian_benders(prob, p=4)
+    assert res.objective == ref and res.info.proven_optimal
+    assert res.params["tree_nodes"] > 1 and res.params["tree_improve_calls"] >= 1
