@@ -76,8 +76,8 @@ def cell(x: float | None, nd: int = 2) -> str:
 
 
 # ------------------------------------------------------------------------------------------ previous version
-#: ``--previous`` default: the last commit before the Benders work (the package layout with siting.algorithms).
-PREVIOUS_DEFAULT = "d2cf5df"  # the release before issue 17's second session
+#: ``--previous`` default: the last release before this change (the package layout with siting.algorithms).
+PREVIOUS_DEFAULT = "0b3d0d3"  # the release before issue 17's third session (parent-basis warm start, support separation)
 
 
 def extract_previous(ref: str, repo: str | os.PathLike) -> Path:
