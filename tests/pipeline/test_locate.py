@@ -167,6 +167,23 @@ def test_uflp_fast_route_matches_the_formulation(monkeypatch, seed, kw):
 
 
 @pytest.mark.solver
+def test_uflp_takes_the_sparse_route_when_the_dense_arrays_would_not_fit(monkeypatch):
+    # with (pretended) little memory the guard and solve_uflp both choose the sparse route; its answer is
+    # verified on the original pairs (cutoff and rate mapped back) and brackets the formulation's optimum
+    import siting.algorithms.sparse_memory as sparse_memory
+
+    rng = np.random.default_rng(4)
+    problem = _grid(n=60, m=15, seed=4, fixed_cost_cny=rng.uniform(50, 400, 15))
+    kw = {"cost_per_unit_km": 1.7, "max_distance_km": 45.0}
+    ref = _pyomo_uflp(monkeypatch, problem, **kw)
+    monkeypatch.setattr(sparse_memory, "available_bytes", lambda: 1000)
+    r = locate(problem, "uflp", options=SolverOptions(mip_rel_gap=1e-4), max_memory_bytes=2**40, **kw)
+    assert r.info.options["algorithm"] == "UFLP sparse Lagrangian + local search"
+    assert verify(problem, r).ok and len(r.allocation) == problem.n_pairs
+    assert r.info.bound <= ref.objective * (1 + 1e-9) <= r.objective * (1 + 1e-9)
+
+
+@pytest.mark.solver
 def test_uflp_with_a_budget_or_decay_keeps_the_formulation():
     problem = _grid(n=20, m=6, seed=2, fixed_cost_cny=np.full(6, 100.0))
     for kw in ({"budget_cny": 300.0}, {"decay": "power:1.5"}):
