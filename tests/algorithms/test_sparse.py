@@ -149,7 +149,7 @@ def test_locate_guard_lets_a_large_radius_limited_uflp_through(monkeypatch) -> N
     sparse route (~64 B per pair) does; the Pyomo estimate (~100 GB) refused it before."""
     from types import SimpleNamespace
 
-    import siting.algorithms.sparse_memory as sparse_memory
+    from siting.algorithms import sparse_memory
     from siting.model import get_model
     from siting.provenance.memory import check_route_memory, estimate_model_bytes
 

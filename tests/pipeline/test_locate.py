@@ -170,7 +170,7 @@ def test_uflp_fast_route_matches_the_formulation(monkeypatch, seed, kw):
 def test_uflp_takes_the_sparse_route_when_the_dense_arrays_would_not_fit(monkeypatch):
     # with (pretended) little memory the guard and solve_uflp both choose the sparse route; its answer is
     # verified on the original pairs (cutoff and rate mapped back) and brackets the formulation's optimum
-    import siting.algorithms.sparse_memory as sparse_memory
+    from siting.algorithms import sparse_memory
 
     rng = np.random.default_rng(4)
     problem = _grid(n=60, m=15, seed=4, fixed_cost_cny=rng.uniform(50, 400, 15))
