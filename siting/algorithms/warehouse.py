@@ -210,19 +210,20 @@ class _Fixing:
         return max(self.bound, min(max(reduced_bound, self.restricted_bound), self.fix_bound))
 
 
-def _fix_sites(cost, w, f, cap, *, req, usable, best_v, best_open, gap, capacitated, params
+def _fix_sites(cost, w, f, cap, *, req, usable, best_v, best_open, gap, capacitated, params, deadline=math.inf
                ) -> tuple[float, np.ndarray, _Fixing]:
-    """Lagrangian bound, a second local search from its sites, reduced-cost fixing, then probing."""
+    """Lagrangian bound, a second local search from its sites, reduced-cost fixing, then probing; each phase
+    stops at ``deadline`` (a ``time.perf_counter()`` value) with what it has proven so far."""
     m = cost.shape[1]
     margin = 0.5 * gap * abs(best_v)
     lam0 = w * cost[:, best_open].min(axis=1)
     lag = warehouse_lagrangian(cost, w, f, cap, upper_bound=best_v, required=req, forbidden=~usable,
-                               lam0=lam0, target=best_v - margin)
-    if capacitated and lag.bound < best_v - margin:
+                               lam0=lam0, target=best_v - margin, deadline=deadline)
+    if capacitated and lag.bound < best_v - margin and time.perf_counter() <= deadline:
         th = time.perf_counter()
         v2, o2 = warehouse_heuristic(cost, w, f, cap, starts=[best_open] + lag.sites[-3:],
                                      rank=np.argsort(np.where(usable, lag.rho, np.inf), kind="stable"),
-                                     required=req, usable=usable)
+                                     required=req, usable=usable, deadline=deadline)
         if v2 < best_v:
             best_v, best_open = v2, o2
         params["heuristic2_seconds"] = round(time.perf_counter() - th, 4)
@@ -240,21 +241,21 @@ def _fix_sites(cost, w, f, cap, *, req, usable, best_v, best_open, gap, capacita
                    "opened_by_reduced_cost": int(fix1.sum())})
     cand = np.flatnonzero(free & ~fix0 & ~fix1)
     lam, rbound = lag.lam, -math.inf
-    if best_v > lag.bound + gap * abs(best_v) and len(cand) > 1:
+    if best_v > lag.bound + gap * abs(best_v) and len(cand) > 1 and time.perf_counter() <= deadline:
         cand = cand[np.argsort(-flip[cand], kind="stable")]
         rc0, rc1, probes, tp = fix0.copy(), fix1.copy(), 0, time.perf_counter()
         for rnd in range(2):  # probe; swaps guided by the probes' bounds; if they improve, probe again
             pr = probe_sites(cost, w, f, cap, lam=lam, threshold=thr, upper_bound=best_v, is_open=is_open,
-                             candidates=cand, required=req | fix1, forbidden=~usable | fix0)
+                             candidates=cand, required=req | fix1, forbidden=~usable | fix0, deadline=deadline)
             fix0 |= pr.closed
             fix1 |= pr.opened
             site_bound = np.where(pr.closed | pr.opened, pr.bound, site_bound)
             lam, rbound = pr.lam, pr.restricted_bound
             probes += pr.probes
-            if rnd or rbound >= thr:
+            if rnd or rbound >= thr or time.perf_counter() > deadline:
                 break
             v3, o3 = guided_swaps(cost, w, f, cap, open_idx=best_open, value=best_v, score=pr.flip_bound,
-                                  free=free & ~fix0 & ~fix1)
+                                  free=free & ~fix0 & ~fix1, deadline=deadline)
             if not v3 < best_v:
                 break
             best_v, best_open = v3, o3
@@ -309,8 +310,11 @@ def _reduced_mip(work: Problem, cost, cap, fx: _Fixing, *, best_v, best_open, op
 
 def _solve(problem: Problem, *, options: SolverOptions, capacitated: bool, fixing: bool, model_name: str
            ) -> Result:
-    check_feasible(problem, capacitated=capacitated)
     t0 = time.perf_counter()
+    # every phase stops at the deadline with what it has: the heuristics keep their best point, the
+    # Lagrangian and probing the bounds and fixings proven so far (all valid), and past it the MIP is skipped
+    deadline = t0 + options.time_limit_s if options.time_limit_s is not None else math.inf
+    check_feasible(problem, capacitated=capacitated)
     gap = float(options.mip_rel_gap)
     work = problem if capacitated else problem.with_options(
         capacity=np.full(problem.n_candidates, np.inf))
@@ -320,22 +324,40 @@ def _solve(problem: Problem, *, options: SolverOptions, capacitated: bool, fixin
     m = cost.shape[1]
     # incumbent: uncapacitated local search; capacitated, covered and valued with the transport LP (the local
     # search with capacities runs after the Lagrangian bound, ranked by its site values)
-    u_v, u_open = uflp_heuristic(cost, w, f, required=req, usable=usable)
+    u_v, u_open = uflp_heuristic(cost, w, f, required=req, usable=usable, deadline=deadline)
     best_v, best_open = u_v, u_open
     if capacitated:
         best_v, best_open = warehouse_heuristic(cost, w, f, cap, starts=[u_open],
                                                 rank=np.argsort(np.where(usable, f, np.inf)), required=req,
-                                                usable=usable, max_rounds=30 if not fixing else 0)
+                                                usable=usable, max_rounds=30 if not fixing else 0,
+                                                deadline=deadline)
     params: dict[str, Any] = {"heuristic_value": best_v, "heuristic_seconds": round(time.perf_counter() - t0, 4)}
     fx = _Fixing(np.zeros(m, bool), np.zeros(m, bool))
     if fixing and math.isfinite(best_v):
         best_v, best_open, fx = _fix_sites(cost, w, f, cap, req=req, usable=usable, best_v=best_v,
-                                           best_open=best_open, gap=gap, capacitated=capacitated, params=params)
+                                           best_open=best_open, gap=gap, capacitated=capacitated, params=params,
+                                           deadline=deadline)
         if best_v <= fx.proven_bound() + gap * abs(best_v):
             x = split_allocation(work, cost, cap, best_open)
             info = make_solve_info(TerminationCondition.OPTIMAL, allocation_objective(work, x, best_open),
                                    fx.proven_bound(), 0.0, time.perf_counter() - t0, options, True, "Lagrangian bound")
             return Result(model=model_name, info=info, open=best_open, allocation=x, params=params)
+    if time.perf_counter() > deadline:
+        # no time left for the MIP: the incumbent, with the bound the Lagrangian phases proved
+        params["stopped_before"] = "mip"
+        bound = fx.proven_bound()
+        bound = bound if math.isfinite(bound) else math.nan
+        if not math.isfinite(best_v):
+            info = make_solve_info(TerminationCondition.TIME_LIMIT, math.nan, bound, 0.0, time.perf_counter() - t0,
+                                   options, False, "Lagrangian bound")
+            return Result(model=model_name, info=info, open=np.zeros(0, np.int64), allocation=np.zeros(0),
+                          params=params)
+        x = split_allocation(work, cost, cap, best_open)
+        val = allocation_objective(work, x, best_open)
+        info = make_solve_info(TerminationCondition.TIME_LIMIT, val, bound, 0.0, time.perf_counter() - t0, options,
+                               False, "Lagrangian bound")
+        return Result(model=model_name, info=info, open=np.asarray(best_open, np.int64), allocation=x,
+                      params=params)
     tb = time.perf_counter()
     solved, open_idx, val, red_bound = _reduced_mip(work, cost, cap, fx, best_v=best_v, best_open=best_open,
                                                     options=options, t0=t0, params=params)

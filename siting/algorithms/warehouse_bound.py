@@ -158,13 +158,17 @@ def warehouse_lagrangian(
     max_iter: int = 300,
     patience: int = 15,
     target: float | None = None,
+    deadline: float = math.inf,
 ) -> WarehouseLagrangian:
     r"""Maximise :math:`L(\lambda)` (module docstring) by subgradient optimisation.
 
     Subgradient of the relaxed rows: :math:`g_i = 1 - \sum_{j \in S} x_{ij}`; step
     :math:`\theta (U - L)/\|g\|^2`, :math:`\theta` halved after ``patience`` iterations without a better
     bound; stops at ``max_iter``, :math:`\theta < 10^{-4}`, :math:`g = 0`, or when the bound reaches
-    ``target``. ``lam0`` defaults to each customer's cost at its nearest site.
+    ``target``, or once ``time.perf_counter()`` passes ``deadline`` (checked before each step; at least one
+    step is taken, so the bound stays finite whenever the problem is feasible). Every value reached is a lower
+    bound, so stopping early only weakens the bound and the deltas, never their validity.
+    ``lam0`` defaults to each customer's cost at its nearest site.
     """
     t0 = time.perf_counter()
     n, m = cost.shape
@@ -183,7 +187,7 @@ def warehouse_lagrangian(
     sites: list[np.ndarray] = []
     theta, stall, it = 2.0, 0, 0
     ub = float(upper_bound)
-    while it < max_iter and theta > 1e-4:
+    while it < max_iter and theta > 1e-4 and not (it and time.perf_counter() > deadline):
         it += 1
         rho, (xi, xj, xv) = _site_values(cost, w, fixed, capacity, lam, usable)
         chosen, sval, dopen, dclose = _site_problem(rho, capacity, total, req, usable)
@@ -240,7 +244,7 @@ def probe_sites(
     cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capacity: np.ndarray, *,
     lam: np.ndarray, threshold: float, upper_bound: float, is_open: np.ndarray, candidates: np.ndarray,
     required: np.ndarray, forbidden: np.ndarray, max_iter: int = 40, passes: int = 3, patience: int = 10,
-    max_seconds: float = math.inf,
+    max_seconds: float = math.inf, deadline: float = math.inf,
 ) -> SiteProbe:
     r"""Lagrangian probing: for each candidate site, force it the other way than in the incumbent (open if
     closed there, closed if open) and re-optimise :math:`L(\lambda)` of that restricted problem from ``lam``
@@ -254,10 +258,12 @@ def probe_sites(
     the remaining candidates are probed again, up to ``passes`` passes. Candidates are probed in the caller's
     order (most promising first); a pass ends after ``patience`` probes in a row that fix nothing (with a
     weak incumbent most probes fail, and each costs ``max_iter`` Lagrangian steps), probing after
-    ``max_seconds``. An infeasible restricted problem (the
+    ``max_seconds`` or once ``time.perf_counter()`` passes ``deadline`` (the Lagrangians it runs stop there
+    too; the fixings made so far stay valid). An infeasible restricted problem (the
     Lagrangian site problem has no cover) fixes nothing.
     """
     t0 = time.perf_counter()
+    deadline = min(deadline, t0 + max_seconds)
     m = cost.shape[1]
     req = np.asarray(required, bool).copy()
     forb = np.asarray(forbidden, bool).copy()
@@ -275,29 +281,31 @@ def probe_sites(
         else:
             closed[j] = forb[j] = True
 
-    while done < passes and time.perf_counter() - t0 <= max_seconds:
+    while done < passes and time.perf_counter() <= deadline:
         done += 1
         before = int(closed.sum() + opened.sum())
         misses = 0
         for j in cand:
-            if misses >= patience or time.perf_counter() - t0 > max_seconds:
+            if misses >= patience or time.perf_counter() > deadline:
                 break
             if req[j] or forb[j]:
                 continue
             r2, f2 = req.copy(), forb.copy()
             (f2 if is_open[j] else r2)[j] = True
             lag = warehouse_lagrangian(cost, weight, fixed, capacity, upper_bound=upper_bound, required=r2,
-                                       forbidden=f2, lam0=lam, max_iter=max_iter, target=threshold)
+                                       forbidden=f2, lam0=lam, max_iter=max_iter, target=threshold,
+                                       deadline=deadline)
             probes += 1
             flip_bound[j] = lag.bound
             misses += 1
             if lag.bound >= threshold:
                 fix(j, lag.bound)
                 misses = 0
-        if int(closed.sum() + opened.sum()) == before or done == passes:
+        if int(closed.sum() + opened.sum()) == before or done == passes or time.perf_counter() > deadline:
             break
         lag = warehouse_lagrangian(cost, weight, fixed, capacity, upper_bound=upper_bound, required=req,
-                                   forbidden=forb, lam0=lam, max_iter=3 * max_iter, target=threshold)
+                                   forbidden=forb, lam0=lam, max_iter=3 * max_iter, target=threshold,
+                                   deadline=deadline)
         lam, rbound = lag.lam, max(rbound, lag.bound)
         if rbound >= threshold:
             break

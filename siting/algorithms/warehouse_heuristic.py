@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import time
 import numpy as np
 from siting.core.problem import Problem
 from siting.solvers.highs import LpArrays, new_highs, pass_arrays
@@ -90,11 +91,14 @@ def assignment_cost(cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, 
 
 # ============================================================================================ heuristic
 def uflp_heuristic(cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, *, required: np.ndarray,
-                   usable: np.ndarray, max_moves: int = 10_000) -> tuple[float, np.ndarray]:
+                   usable: np.ndarray, max_moves: int = 10_000, deadline: float = math.inf
+                   ) -> tuple[float, np.ndarray]:
     r"""Uncapacitated local search, vectorised: greedy add (largest saving
     :math:`\sum_i w_i \max(0, d_i - d_{ij}) - f_j` while positive), then best-improvement add / drop / swap
     moves (Whitaker's swap evaluation with each customer's nearest and second-nearest open site) until none
-    improves. Returns ``(value, open sites)`` (``inf`` if some customer cannot be served).
+    improves, or until ``time.perf_counter()`` passes ``deadline`` (the greedy phase goes on past it only while
+    some customer has no allowed open site, so that a feasible point is returned whenever one exists).
+    Returns ``(value, open sites)`` (``inf`` if some customer cannot be served).
     """
     n, m = cost.shape
     big = 10.0 * (np.max(np.where(np.isfinite(cost), cost, 0.0)) + 1.0) * max(n, 1)
@@ -114,7 +118,11 @@ def uflp_heuristic(cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, *, r
             break
         is_open[j] = True
         best = np.minimum(best, c[:, j])
+        if time.perf_counter() > deadline and bool(np.all(best < big)):
+            break
     for _ in range(max_moves):
+        if time.perf_counter() > deadline:
+            break
         oi = np.flatnonzero(is_open)
         sub = c[:, oi]
         if len(oi) > 1:
@@ -174,12 +182,13 @@ def _cover(open_mask: np.ndarray, order: np.ndarray, capacity: np.ndarray, total
 def warehouse_heuristic(
     cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capacity: np.ndarray, *,
     starts: list[np.ndarray], rank: np.ndarray, required: np.ndarray, usable: np.ndarray,
-    n_try: int = 8, max_rounds: int = 30, nearest: int | None = 6,
+    n_try: int = 8, max_rounds: int = 30, nearest: int | None = 6, deadline: float = math.inf,
 ) -> tuple[float, np.ndarray]:
     """Best of ``starts`` (site sets, topped up to cover demand by ``rank``, cheapest first), then drop / add /
     swap local search, first improvement, over the ``n_try`` best-ranked closed sites and all open ones.
     Moves are valued with each customer restricted to its ``nearest`` open sites (:func:`assignment_cost`;
-    ``None``: exact), the result exactly.
+    ``None``: exact), the result exactly. The local search stops once ``time.perf_counter()`` passes
+    ``deadline`` (the starts are always valued).
 
     Returns ``(value, open sites)``; ``(inf, empty)`` if nothing feasible was found.
     """
@@ -209,11 +218,15 @@ def warehouse_heuristic(
     mask = best
     for _ in range(max_rounds):
         improved = False
+        if time.perf_counter() > deadline:
+            break
         opened = np.flatnonzero(mask & ~required)
         closed = [j for j in order.tolist() if not mask[j]][:n_try]
         moves: list[tuple[int, int]] = [(j, -1) for j in opened] + [(-1, k) for k in closed]
         moves += [(j, k) for j in opened for k in closed[: max(2, n_try // 2)]]
         for j, k in moves:
+            if time.perf_counter() > deadline:
+                break
             cand = mask.copy()
             if j >= 0:
                 cand[j] = False
@@ -252,12 +265,12 @@ def allocation_objective(problem: Problem, x: np.ndarray, open_idx: np.ndarray) 
 
 def guided_swaps(cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capacity: np.ndarray, *,
                  open_idx: np.ndarray, value: float, score: np.ndarray, free: np.ndarray, n_eval: int = 40,
-                 nearest: int | None = 6) -> tuple[float, np.ndarray]:
+                 nearest: int | None = 6, deadline: float = math.inf) -> tuple[float, np.ndarray]:
     """Single and double swaps among the ``free`` sites, tried in increasing order of the summed excess
     ``score - value`` of the sites flipped (e.g. the Lagrangian bound of the problem with that site flipped: a low bound marks a
     flip that may pay), at most ``n_eval`` of them, first improvement; moves that leave too little capacity
-    are skipped. Returns ``(value, open sites)`` of the best point (valued exactly), ``open_idx`` itself if
-    nothing improves on ``value``.
+    are skipped; none is tried once ``time.perf_counter()`` passes ``deadline``. Returns ``(value, open sites)``
+    of the best point (valued exactly), ``open_idx`` itself if nothing improves on ``value``.
     """
     import itertools
 
@@ -274,7 +287,7 @@ def guided_swaps(cost: np.ndarray, weight: np.ndarray, fixed: np.ndarray, capaci
     total = float(weight.sum())
     tried = 0
     for _, out, inn in moves:
-        if tried >= n_eval:
+        if tried >= n_eval or time.perf_counter() > deadline:
             break
         cand = is_open.copy()
         cand[list(out)] = False

@@ -92,7 +92,13 @@ MODELS: dict[str, ModelSpec] = {
                   needs=frozenset({"p", "decay"}), accepts=_COMMON | {"p", "decay"}, assigns_all=False,
                   count=True, radius=False, objective="attendance", decay_role="attendance",
                   summary="maximise attendance (demand weighted by distance decay) with p facilities"),
+        # the fast path (siting.algorithms.warehouse.solve_uflp) minimises fixed + w * cost over the allowed
+        # pairs: a cost rate and a cutoff map onto that problem exactly (siting.pipeline.locate.
+        # uflp_route_problem). A budget row is in none of its phases (bound, fixing, heuristics, MIP), so a
+        # budget keeps the formulation; so does a decay, as for p-median (exp(beta d) can overflow to inf, which
+        # the fast paths read as "pair not allowed" where the formulation keeps a huge but finite cost)
         ModelSpec(name="uflp", build=build_uflp, extract=extract_assignment, **_PLANT,
+                  algorithm="uflp fast path", algorithm_params=frozenset({"cost_per_unit_km", "max_distance_km"}),
                   summary="minimise fixed plus assignment cost, free number of facilities"),
         ModelSpec(name="cflp", build=partial(build_cflp, single_source=False), extract=extract_assignment,
                   capacitated=True, **_PLANT,

@@ -35,7 +35,7 @@ OBJECTIVES: dict[str, str] = {
 }
 #: Shapes of the memory estimate (:func:`siting.provenance.memory.model_size`): one variable per allowed
 #: pair ("assignment") or one row per demand over the pairs within the radius ("cover"). A model solved by
-#: an algorithm of its own is estimated by that algorithm's route instead (p-median:
+#: an algorithm of its own is estimated by that algorithm's route instead (p-median and UFLP:
 #: :func:`siting.provenance.memory.route_bytes`, dense fast path or the sparse Lagrangian route).
 SIZE_SHAPES = ("assignment", "cover")
 #: How a distance decay enters a model: as an impedance transform of the distance it minimises, or as the

@@ -3,9 +3,11 @@
 ``locate`` runs: parameter check -> precheck (provable infeasibility, naming the rows) -> build the
 Pyomo model -> solve with HiGHS -> read back open sites and allocation -> independent verification.
 Some models have an exact algorithm of their own (:data:`ALGORITHMS`, named by ``ModelSpec.algorithm``):
-p-center by bisection, and plain p-median (no decay, budget, cutoff or radius) by
-:func:`siting.algorithms.pmedian.solve_pmedian` (Benders decomposition, or the sparse route at scale); their
-answers are verified the same way.
+p-center by bisection, plain p-median (no decay, budget, cutoff or radius) by
+:func:`siting.algorithms.pmedian.solve_pmedian` (Benders decomposition, or the sparse route at scale), and
+plain UFLP (no budget or decay; a cutoff and a cost rate are fine) by
+:func:`siting.algorithms.warehouse.solve_uflp` (Lagrangian fixing and the reduced strong model, or the sparse
+route at scale); their answers are verified the same way.
 """
 
 from __future__ import annotations
@@ -138,12 +140,67 @@ def _p_median_fast(
     return info, res.open, res.allocation, None
 
 
+#: ``info.options["algorithm"]`` of a UFLP run by :func:`_uflp_fast`, by the route taken
+UFLP_ROUTES = {"dense": "UFLP Lagrangian fixing + reduced strong model",
+               "sparse": "UFLP sparse Lagrangian + local search"}
+
+
+def uflp_route_problem(problem: Problem, params: dict[str, Any]) -> tuple[Problem, np.ndarray | None]:
+    """The UFLP of :func:`siting.model.plant.build_uflp` with these parameters as a plain problem for
+    :func:`siting.algorithms.warehouse.solve_uflp`, which minimises ``fixed + sum w * distance_km * x``.
+
+    The pairs beyond ``max_distance_km`` are dropped (as :func:`siting.model.index.pair_index` does, ``d <=
+    cutoff`` kept) and ``distance_km`` becomes the per-unit cost ``cost_per_unit_km * d``, so the objective
+    and the bound come out in CNY exactly as the Pyomo model's. Returns ``(problem, kept)``: ``kept`` the
+    indices of the original pairs the new one holds, in order, or ``None`` when it is ``problem`` itself or
+    keeps all of them (no copy is made when neither changes anything).
+    """
+    work, kept = problem, None
+    cut = params.get("max_distance_km")
+    if cut is not None:
+        inside = problem.distance_km <= float(cut)
+        if not inside.all():
+            kept = np.flatnonzero(inside)
+            work = problem.within(float(cut))
+    rate = float(params.get("cost_per_unit_km", 1.0))
+    if rate != 1.0:
+        work = work.with_options(distance_km=rate * work.distance_km)
+    return work, kept
+
+
+def _uflp_fast(
+    problem: Problem,
+    params: dict[str, Any],
+    options: Any,
+) -> tuple[Any, np.ndarray, np.ndarray, Any]:
+    """UFLP by :func:`siting.algorithms.warehouse.solve_uflp` on :func:`uflp_route_problem` (the dense fast
+    path, or the sparse Lagrangian route when the dense arrays would not fit: the same choice the memory guard
+    estimated); ``info.options["algorithm"]`` names the route (:data:`UFLP_ROUTES`).
+
+    Returns ``(SolveInfo, open, allocation over the problem's pairs, None)``; the fast path raises
+    :class:`InfeasibleError` itself for a demand with no allowed site.
+    """
+    from siting.algorithms.warehouse import solve_uflp
+
+    work, kept = uflp_route_problem(problem, params)
+    res = solve_uflp(work, options=options)
+    alloc = np.asarray(res.allocation, dtype=np.float64)
+    if kept is not None and len(alloc):
+        full = np.zeros(problem.n_pairs)
+        full[kept] = alloc
+        alloc = full
+    route = "sparse" if res.params.get("algorithm") is not None else "dense"
+    info = dataclasses.replace(res.info, options={**res.info.options, "algorithm": UFLP_ROUTES[route]})
+    return info, res.open, alloc, None
+
+
 #: exact algorithms of their own, by the name a :class:`ModelSpec` gives in ``algorithm``; each is called as
 #: ``algorithm(problem, params, options) -> (SolveInfo, open, allocation, model or None)``. Runs whose
 #: parameters the algorithm does not cover (:meth:`ModelSpec.uses_algorithm`) use the plain formulation.
 ALGORITHMS: dict[str, Callable[..., tuple[Any, np.ndarray, np.ndarray, Any]]] = {
     "p-center bisection": p_center_bisection,
     "p-median radius formulation": _p_median_fast,
+    "uflp fast path": _uflp_fast,
 }
 
 
@@ -152,7 +209,7 @@ def _solve_spec(problem: Problem, spec: ModelSpec, params: dict[str, Any], optio
 
     stored = {k: (v.to_dict() if isinstance(v, Decay) else v) for k, v in params.items()}
     if spec.uses_algorithm(params):
-        # an exact algorithm of its own (p-center bisection, the p-median radius formulation)
+        # an exact algorithm of its own (p-center bisection, the p-median radius formulation, the UFLP fast path)
         info, open_, alloc, model = ALGORITHMS[spec.algorithm](problem, params, options)
         if info.has_solution or model is None:
             return Result(spec.name, info, np.asarray(open_, dtype=np.int64) if info.has_solution

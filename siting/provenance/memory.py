@@ -26,7 +26,8 @@ their own routes are estimated by :func:`route_bytes` (coefficients in
 fits in half the memory available, else the sparse Lagrangian route (``~64 B`` per allowed pair, measured
 within a factor 1.5 of the ``tracemalloc`` peak, see ``tests/algorithms/test_sparse.py``).
 :func:`check_route_memory` is the guard of :func:`siting.pipeline.locate.locate`: the route estimate for
-p-median, the Pyomo estimate for the other models.
+p-median and UFLP runs by their own algorithm (``ModelSpec.uses_algorithm``), the Pyomo estimate for the other
+models and runs.
 """
 
 from __future__ import annotations
@@ -202,14 +203,17 @@ class RouteEstimate:
     bytes: int
 
 
-def route_bytes(problem: Any, model: str, *, p: int | None = None, limit_bytes: int | None = None) -> RouteEstimate:
+def route_bytes(problem: Any, model: str, *, p: int | None = None, limit_bytes: int | None = None,
+                n_pairs: int | None = None) -> RouteEstimate:
     """Route and estimated memory of :func:`siting.algorithms.pmedian.solve_pmedian` (``model="p-median"``) or
     :func:`siting.algorithms.warehouse.solve_uflp` (``"uflp"``) on ``problem``, before anything is built.
 
     The route is :func:`siting.algorithms.sparse_memory.choose_route`'s: ``"dense"`` when the dense fast path
-    fits in ``limit_bytes`` (default half the memory available), else ``"sparse"``.
+    fits in ``limit_bytes`` (default half the memory available), else ``"sparse"``. ``n_pairs``: the pairs the
+    route is given when that is not all of the problem's (a cutoff applied first).
     """
-    n, m, k = int(problem.n_demand), int(problem.n_candidates), int(problem.n_pairs)
+    n, m = int(problem.n_demand), int(problem.n_candidates)
+    k = int(problem.n_pairs if n_pairs is None else n_pairs)
     q = p if model == "p-median" else None
     if model not in ("p-median", "uflp"):
         raise ValueError(f"route_bytes knows p-median and uflp, got {model!r}")
@@ -223,23 +227,26 @@ def check_route_memory(problem: Any, spec: Any, params: dict[str, Any], *, limit
     """The guard of :func:`siting.pipeline.locate.locate`: estimate the route the run takes and refuse it
     (:class:`MemoryRefused`) when it exceeds ``limit_bytes`` (default ``share`` of the memory available).
 
-    p-median runs by its own algorithm (``spec.uses_algorithm(params)``) are estimated by
-    :func:`route_bytes`; every other run by the Pyomo model's size (:func:`model_size`,
-    :func:`check_memory`). Returns the estimate in bytes.
+    p-median and UFLP runs by their own algorithm (``spec.uses_algorithm(params)``) are estimated by
+    :func:`route_bytes` on the pairs within ``max_distance_km`` (those the route is given); every other run by
+    the Pyomo model's size (:func:`model_size`, :func:`check_memory`). Returns the estimate in bytes.
     """
-    if not (spec.name == "p-median" and spec.uses_algorithm(params)):
+    if not (spec.name in ("p-median", "uflp") and spec.uses_algorithm(params)):
         return check_memory(*model_size(problem, spec, params), limit_bytes=limit_bytes, share=share,
                             source=source)
     if limit_bytes is None:
         avail = available_bytes()
         limit_bytes = None if avail is None else int(share * avail)
-    est = route_bytes(problem, "p-median", p=params.get("p"))  # the same choice solve_pmedian makes
+    cut = params.get("max_distance_km")
+    k = int(problem.n_pairs) if cut is None else int(np.count_nonzero(np.asarray(problem.distance_km) <= float(cut)))
+    # the same choice solve_pmedian / solve_uflp make on the pairs they are given
+    est = route_bytes(problem, spec.name, p=params.get("p") if spec.name == "p-median" else None, n_pairs=k)
     if limit_bytes is not None and est.bytes > limit_bytes:
         from siting.core.errors import Defect
 
         raise MemoryRefused([Defect(
-            f"the model would need about {_mb(est.bytes)} of memory ({est.route} p-median route, "
-            f"{problem.n_pairs:,} allowed pairs), more than the limit of {_mb(limit_bytes)}; refused before "
+            f"the model would need about {_mb(est.bytes)} of memory ({est.route} {spec.name} route, "
+            f"{k:,} allowed pairs), more than the limit of {_mb(limit_bytes)}; refused before "
             "building it. Way out: use a smaller radius or --max-distance-km (fewer allowed pairs), or fewer "
             "demand points", source)])
     return est.bytes

@@ -131,7 +131,34 @@ def test_locate_guard_estimates_the_route_taken() -> None:
     with pytest.raises(MemoryRefused, match="dense p-median route"):
         check_route_memory(prob, spec, {"p": 5}, limit_bytes=1000)
     uflp = get_model("uflp")
-    assert check_route_memory(prob, uflp, {}, limit_bytes=2**40) == estimate_model_bytes(*model_size(prob, uflp, {}))
+    plain = {"cost_per_unit_km": 1.0}
+    assert check_route_memory(prob, uflp, plain, limit_bytes=2**40) == route_bytes(prob, "uflp").bytes
+    with pytest.raises(MemoryRefused, match="dense uflp route"):
+        check_route_memory(prob, uflp, plain, limit_bytes=1000)
+    cut = {**plain, "max_distance_km": 30.0}  # the route is given the pairs within the cutoff only
+    k = int(np.count_nonzero(prob.distance_km <= 30.0))
+    assert k < prob.n_pairs
+    assert check_route_memory(prob, uflp, cut, limit_bytes=2**40) == route_bytes(prob, "uflp", n_pairs=k).bytes
+    budget = {**plain, "budget_cny": 1e6}  # not the fast path's model: the Pyomo estimate
+    assert check_route_memory(prob, uflp, budget, limit_bytes=2**40) == estimate_model_bytes(
+        *model_size(prob, uflp, budget))
+
+
+def test_locate_guard_lets_a_large_radius_limited_uflp_through(monkeypatch) -> None:
+    """100,000 demands x 5,000 candidates with 2.9e7 pairs (a radius): the dense arrays would not fit, the
+    sparse route (~64 B per pair) does; the Pyomo estimate (~100 GB) refused it before."""
+    from types import SimpleNamespace
+
+    from siting.algorithms import sparse_memory
+    from siting.model import get_model
+    from siting.provenance.memory import check_route_memory, estimate_model_bytes
+
+    monkeypatch.setattr(sparse_memory, "available_bytes", lambda: 16 * 2**30)  # the same on every machine
+    big = SimpleNamespace(n_demand=100_000, n_candidates=5_000, n_pairs=28_762_377)
+    uflp = get_model("uflp")
+    need = check_route_memory(big, uflp, {"cost_per_unit_km": 1.0}, limit_bytes=4 * 2**30)
+    assert need == route_bytes(big, "uflp").bytes and route_bytes(big, "uflp").route == "sparse"
+    assert need < 28_762_377 * 80 + 2**30 < estimate_model_bytes(28_767_377, 28_862_379, 86_297_131)
 
 
 # ------------------------------------------------------------------------------------------ solver-checked

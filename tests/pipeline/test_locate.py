@@ -139,6 +139,88 @@ def test_a_wrong_fast_p_median_answer_is_refused(monkeypatch):
         locate(problem, "p-median", p=2)
 
 
+def _pyomo_uflp(monkeypatch, problem, **kw):
+    """The same run on the Pyomo formulation (the spec without its algorithm), for comparison."""
+    spec = MODELS["uflp"]
+    with monkeypatch.context() as mp:
+        mp.setitem(MODELS, "uflp", dataclasses.replace(spec, algorithm=None))
+        return locate(problem, "uflp", **kw)
+
+
+@pytest.mark.solver
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("kw", [{}, {"cost_per_unit_km": 2.5}, {"cost_per_unit_km": 0.0},
+                                {"cost_per_unit_km": 0.3, "max_distance_km": 40.0}])
+def test_uflp_fast_route_matches_the_formulation(monkeypatch, seed, kw):
+    # plain UFLP (a cost rate and a cutoff allowed) goes through siting.algorithms.warehouse.solve_uflp on the
+    # problem with distance x rate as cost: the same optimum as the Pyomo model, verified, rate kept in params
+    rng = np.random.default_rng(seed)
+    problem = _grid(n=40, m=12, seed=seed, fixed_cost_cny=rng.uniform(50, 400, 12), required=np.arange(12) == 0)
+    fast = locate(problem, "uflp", **kw)
+    assert fast.info.options["algorithm"] == "UFLP Lagrangian fixing + reduced strong model"
+    assert fast.info.proven_optimal and verify(problem, fast).ok
+    assert fast.params["cost_per_unit_km"] == kw.get("cost_per_unit_km", 1.0)
+    assert len(fast.allocation) == problem.n_pairs
+    ref = _pyomo_uflp(monkeypatch, problem, **kw)
+    assert ref.info.options.get("algorithm") is None and ref.info.proven_optimal
+    assert fast.objective == pytest.approx(ref.objective, rel=1e-7)
+
+
+@pytest.mark.solver
+def test_uflp_takes_the_sparse_route_when_the_dense_arrays_would_not_fit(monkeypatch):
+    # with (pretended) little memory the guard and solve_uflp both choose the sparse route; its answer is
+    # verified on the original pairs (cutoff and rate mapped back) and brackets the formulation's optimum
+    from siting.algorithms import sparse_memory
+
+    rng = np.random.default_rng(4)
+    problem = _grid(n=60, m=15, seed=4, fixed_cost_cny=rng.uniform(50, 400, 15))
+    kw = {"cost_per_unit_km": 1.7, "max_distance_km": 45.0}
+    ref = _pyomo_uflp(monkeypatch, problem, **kw)
+    monkeypatch.setattr(sparse_memory, "available_bytes", lambda: 1000)
+    r = locate(problem, "uflp", options=SolverOptions(mip_rel_gap=1e-4), max_memory_bytes=2**40, **kw)
+    assert r.info.options["algorithm"] == "UFLP sparse Lagrangian + local search"
+    assert verify(problem, r).ok and len(r.allocation) == problem.n_pairs
+    assert r.info.bound <= ref.objective * (1 + 1e-9) <= r.objective * (1 + 1e-9)
+
+
+@pytest.mark.solver
+def test_uflp_with_a_budget_or_decay_keeps_the_formulation():
+    problem = _grid(n=20, m=6, seed=2, fixed_cost_cny=np.full(6, 100.0))
+    for kw in ({"budget_cny": 300.0}, {"decay": "power:1.5"}):
+        r = locate(problem, "uflp", **kw)
+        assert r.info.options.get("algorithm") is None and verify(problem, r).ok, kw
+
+
+@pytest.mark.solver
+def test_a_wrong_fast_uflp_answer_is_refused(monkeypatch):
+    import siting.algorithms.warehouse as fast
+
+    problem = _grid(fixed_cost_cny=np.full(6, 50.0))
+    real = fast.solve_uflp
+
+    def bad_solve(prob, **kw):
+        res = real(prob, **kw)
+        return dataclasses.replace(res, allocation=res.allocation * 0.5)
+
+    monkeypatch.setattr(fast, "solve_uflp", bad_solve)
+    with pytest.raises(SolverError, match="verification"):
+        locate(problem, "uflp")
+
+
+@pytest.mark.solver
+def test_uflp_memory_guard_estimates_the_fast_route():
+    # 200 x 30: the Pyomo model is estimated at ~69 MB, the dense fast path at ~35 MB; a 50 MB limit lets the
+    # run through on the route it takes, and still refuses the Pyomo formulation (a budget)
+    from siting.provenance.memory import MemoryRefused
+
+    rng = np.random.default_rng(9)
+    problem = _grid(n=200, m=30, seed=9, fixed_cost_cny=rng.uniform(100, 500, 30))
+    r = locate(problem, "uflp", max_memory_bytes=50 * 2**20)
+    assert r.info.has_solution and r.info.options["algorithm"].startswith("UFLP")
+    with pytest.raises(MemoryRefused):
+        locate(problem, "uflp", budget_cny=1e9, max_memory_bytes=50 * 2**20)
+
+
 @pytest.mark.solver
 def test_attendance_and_decay_change_the_answer_sensibly():
     problem = _grid(n=12, m=6, seed=4)
