@@ -115,12 +115,12 @@ def test_both_trees_agree() -> None:
 @pytest.mark.solver
 def test_the_trees_local_search_runs_when_the_tree_stays_open_and_its_incumbent_is_used(tmp_path, monkeypatch
                                                                                         ) -> None:
-    """With the first call moved to node 1, the incumbent's local search (iterated local search from
+    """With the first call moved to the tree's start, the incumbent's local search (iterated local search from
     :func:`~siting.algorithms.heuristics.perturbed_search`) runs inside the tree; the answer stays the
     brute-force optimum and proven."""
     import siting.algorithms.benders_tree as bt
 
-    monkeypatch.setattr(bt, "IMPROVE_FIRST_NODE", 1)
+    monkeypatch.setattr(bt, "IMPROVE_AFTER_S", 0.0)
     monkeypatch.setattr(bt, "IMPROVE_MIN_S", 0.05)
     prob = _graph_instance(tmp_path)
     ref = brute_pmedian(prob.matrix().toarray(), np.asarray(prob.weight, float), 4)
