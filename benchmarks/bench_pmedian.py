@@ -106,7 +106,8 @@ def _plain_highspy(d, p: int, gap: float, threads: int | None, time_limit: float
     h.passModel(lp)
     h.run()
     ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    return {"objective": h.getInfo().objective_function_value, "status": "optimal" if ok else
+    return {"objective": h.getInfo().objective_function_value, "bound": h.getInfo().mip_dual_bound,
+            "status": "optimal" if ok else
             h.modelStatusToString(h.getModelStatus())}
 
 
@@ -133,7 +134,7 @@ def _siting(prob, p: int, gap: float, threads: int | None, time_limit: float | N
         solve, kw = import_first("siting.algorithms.benders:solve_pmedian_benders"), {"tree": "highs"}
     res = solve(prob, p=p, options=solver_options(mip_rel_gap=gap, threads=threads, time_limit_s=time_limit),
                 **kw)
-    return {"objective": res.objective, "status": res.info.status.value,
+    return {"objective": res.objective, "bound": res.info.bound, "status": res.info.status.value,
             "build_seconds": round(res.info.build_seconds, 3), "rounds": res.params.get("rounds"),
             "used": res.params.get("method", "radius")}
 
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                         arg, env = _npy_for_previous(str(path), Path(tmpd)), previous_env(prev)
                     rec = run_one(mth, arg, gap=args.gap, threads=args.threads, timeout=args.timeout, env=env)
                     recs[mth] = rec
-                    print(f"  {name:>16} {mth:>14}: {rec['status']:>10} obj {rec['objective']} "
+                    print(f"  {name:>16} {mth:>14}: {rec['status']:>10} obj {rec['objective']} bound {rec.get('bound')} "
                           f"{rec['seconds']} s, {rec['peak_mb']} MB {rec.get('error', '')}", file=sys.stderr,
                           flush=True)
                 rows.append((name, n, p, recs))
@@ -313,6 +314,14 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(prev, ignore_errors=True)
     _report(rows, methods, args)
     return 0
+
+
+def _gap(rec: dict) -> str:
+    """``", gap x %"`` of a run stopped with an incumbent and a finite bound (else ``""``)."""
+    obj, bound = rec.get("objective"), rec.get("bound")
+    if obj is None or bound is None or not (abs(bound) < float("inf")) or obj != obj or bound != bound:
+        return ""
+    return f", gap {100.0 * (obj - bound) / max(abs(obj), 1e-12):.2f} %"
 
 
 def _report(rows, methods, args) -> None:
@@ -337,8 +346,8 @@ def _report(rows, methods, args) -> None:
             t.add_column(f"{m}/siting time", justify="right")
             t.add_column(f"{m}/siting mem", justify="right")
     t.add_column("objectives agree")
-    fields = ["instance", "n", "p", "method", "status", "objective", "seconds", "peak_mb", "build_seconds",
-              "rounds", "used"]
+    fields = ["instance", "n", "p", "method", "status", "objective", "bound", "seconds", "peak_mb",
+              "build_seconds", "rounds", "used"]
     csv_path = write_results_csv(args.out, "bench_pmedian", fields,
                                  [{"instance": name, "n": n, "p": p, **recs[m]}
                                   for name, n, p, recs in rows for m in methods])
@@ -347,7 +356,7 @@ def _report(rows, methods, args) -> None:
         line = [name, str(n), str(p)]
         for m in methods:
             r = recs[m]
-            s = cell(r["seconds"]) if r["status"] == "optimal" else f">{args.timeout:g} ({r['status']})"
+            s = cell(r["seconds"]) if r["status"] == "optimal" else f">{args.timeout:g} ({r['status']}{_gap(r)})"
             line += [s, cell(r["peak_mb"], 0)]
         base = recs.get("siting")
         if base is not None:
@@ -365,7 +374,8 @@ def _report(rows, methods, args) -> None:
                     line += ["-", "-"]
         objs = [recs[m]["objective"] for m in methods if recs[m]["status"] == "optimal"]
         agree = all(abs(o - objs[0]) <= 1e-6 * max(1.0, abs(objs[0])) for o in objs) if objs else False
-        line.append("yes" if agree and len(objs) == len(methods) else ("partial" if agree else "NO"))
+        line.append("-" if not objs else "yes" if agree and len(objs) == len(methods) else
+                    ("partial" if agree else "NO"))  # "-": no method proved an optimum to compare
         t.add_row(*line)
     con.print(t)
     con.print(f"CSV: {csv_path}")
