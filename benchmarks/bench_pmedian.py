@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -319,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
 def _gap(rec: dict) -> str:
     """``", gap x %"`` of a run stopped with an incumbent and a finite bound (else ``""``)."""
     obj, bound = rec.get("objective"), rec.get("bound")
-    if obj is None or bound is None or not (abs(bound) < float("inf")) or obj != obj or bound != bound:
+    if obj is None or bound is None or not (math.isfinite(obj) and math.isfinite(bound)):
         return ""
     return f", gap {100.0 * (obj - bound) / max(abs(obj), 1e-12):.2f} %"
 
