@@ -21,6 +21,9 @@ Examples:
 \b
 --set KEY=VALUE overrides one parameter by its dotted key in the scenario file (repeatable); VALUE is a
 TOML value (number, true/false, "string", [array], {table}) or a bare string.
+A demand point more than 500 km (great circle) from every candidate of every tier, or a candidate that far
+from every demand point, is refused as a probable wrong coordinate (file, row and id named) unless
+--allow-far (or [scenario] allow_far = true).
 --time-limit bounds the HiGHS solve; a run stopped early on an uncapacitated cost model is then polished by
 local search for at most 20 s (the bound, hence the gap's lower side, stays HiGHS's). Infeasibility visible in
 the data is reported before solving, every problem on its own line; if HiGHS proves infeasibility, the
@@ -44,8 +47,12 @@ Exit codes: 0 ok, 1 the solution failed verification, 2 bad input or infeasible,
               help="Refuse a model whose estimated memory exceeds this (default: 80% of the memory available).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
               help="Language of the map, report and these lines (default: [scenario] lang, else en).")
+@click.option("--allow-far", is_flag=True,
+              help="Accept points more than 500 km from every point of the other side (siting.core.limits.FAR_KM); "
+                   "the same as --set scenario.allow_far=true.")
 def run(scenario: str, out_dir: str | None, time_limit: float | None, gap: float | None, threads: int | None,
-        sets: tuple[str, ...], overwrite: bool, quiet: bool, max_memory_mb: float | None, lang: str | None) -> int:
+        sets: tuple[str, ...], overwrite: bool, quiet: bool, max_memory_mb: float | None, lang: str | None,
+        allow_far: bool) -> int:
     """Solve the multi-tier facility-location SCENARIO (a TOML file, or the name of a shipped scenario such as
     chongqing-express) and write its outputs."""
     from siting.pipeline.run import DEFAULT_OPTIONS, run_scenario
@@ -59,6 +66,8 @@ def run(scenario: str, out_dir: str | None, time_limit: float | None, gap: float
             found.add(f"expected KEY=VALUE, got {item!r}", file="--set")
             continue
         overrides[key.strip()] = parse_value(value.strip())
+    if allow_far:  # an override like any --set, so that the manifest records it and an audit rebuilds the same
+        overrides["scenario.allow_far"] = True
     check_solver_flags(found, time_limit=time_limit, gap=gap, threads=threads, max_memory_mb=max_memory_mb)
     found.raise_if_any(ScenarioError)
 

@@ -7,7 +7,9 @@
 - :mod:`~siting.geo.chongqing`: the shipped Chongqing layers (districts, planning units, townships, logistics).
 - :mod:`~siting.geo.shipped`: where the shipped data and scenarios are (``$SITING_DATA_DIR``, package data,
   checkout); scenario lookup by name and copying.
-- :mod:`~siting.geo.distance`: great-circle distances and radius pairs (KD-tree on the sphere).
+- :mod:`~siting.geo.distance`: great-circle distances, nearest points and radius pairs (KD-tree on the sphere).
+- :mod:`~siting.geo.far`: points far from every point of the other side (probably wrong coordinates), the rule
+  of ``siting locate`` and ``siting run``.
 - :mod:`~siting.geo.od`: user OD matrices (:class:`ODMatrix`, :func:`read_od_matrix`).
 - :mod:`~siting.geo.adapt`: point layers or files -> :class:`~siting.core.problem.Problem`.
 """

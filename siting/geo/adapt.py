@@ -263,35 +263,14 @@ def _read_inputs(demand: str, candidates: str, od_matrix: str | None, found: Def
     return layers["demand"], layers["candidates"], od
 
 
-def _nearest_km(lon: np.ndarray, lat: np.ndarray, to_lon: np.ndarray, to_lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Great-circle distance (km, sphere of radius 6371 km) from each point to its nearest target, and its index."""
-    from scipy.spatial import cKDTree
-
-    def xyz(lo: np.ndarray, la: np.ndarray) -> np.ndarray:
-        lo, la = np.radians(lo), np.radians(la)
-        return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
-
-    chord, idx = cKDTree(xyz(to_lon, to_lat)).query(xyz(lon, lat))
-    return 2 * 6371.0 * np.arcsin(np.clip(np.asarray(chord) / 2, 0, 1)), np.asarray(idx)
-
-
 def far_point_defects(demand: Any, candidates: Any, *, demand_file: str, candidates_file: str,
                       far_km: float = FAR_KM) -> list:
     """Points that are probably wrong coordinates: a demand point farther than ``far_km`` (great circle,
     default :data:`siting.core.limits.FAR_KM` = 500 km) from every candidate, and a candidate that far from
-    every demand point (a point in Paris among points in Chongqing). One defect per point, with its row."""
-    out = DefectCollector()
-    if not len(demand) or not len(candidates):
-        return []
-    sides = ((demand, candidates, demand_file, "demand point", "candidate"),
-             (candidates, demand, candidates_file, "candidate", "demand point"))
-    for pts, other, file, what, of in sides:
-        d_km, near = _nearest_km(pts["lon"].to_numpy(float), pts["lat"].to_numpy(float),
-                                 other["lon"].to_numpy(float), other["lat"].to_numpy(float))
-        offset = int(pts.attrs.get("row_offset", 1))
-        for i in np.flatnonzero(d_km > far_km):
-            out.add(f"{what} {pts['id'].iat[i]!r} at ({pts['lon'].iat[i]:.4f}, {pts['lat'].iat[i]:.4f}) is "
-                    f"{d_km[i]:,.0f} km from the nearest {of} ({other['id'].iat[near[i]]!r}); the rule is "
-                    f"{far_km:g} km ({BOUNDS_DOC}.FAR_KM): check its coordinates, or pass --allow-far",
-                    file=file, row=int(i) + offset, column="lon,lat", cause=f"far {what}")
-    return out.defects
+    every demand point (a point in Paris among points in Chongqing). One defect per point, with its row
+    (:func:`siting.geo.far.far_defects`, which ``siting run`` uses too)."""
+    from siting.geo.far import PlacedPoints, far_defects
+
+    dem = PlacedPoints.from_frame(demand, file=demand_file, label="demand point")
+    cand = PlacedPoints.from_frame(candidates, file=candidates_file, label="candidate")
+    return far_defects(dem, cand, far_km=far_km) + far_defects(cand, dem, far_km=far_km)

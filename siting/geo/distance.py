@@ -145,6 +145,44 @@ def pairs_within(
     return ia[order], ib[order], d_km[order].astype(np.float64)
 
 
+def nearest_km(lon: ArrayLike, lat: ArrayLike, to_lon: ArrayLike, to_lat: ArrayLike, *,
+               skip: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Great-circle distance (km) from each point to its nearest target, and that target's index.
+
+    A k-d tree on unit-sphere coordinates finds the nearest target (the nearest chord is the nearest arc);
+    the distance is then the haversine one. ``skip[i]``, when given, is a target index that does not count
+    for point ``i`` (``-1``: none), e.g. the same record read as both a point and a target. A point with no
+    target left gets ``inf`` and index ``-1``.
+
+    Examples
+    --------
+    >>> km, idx = nearest_km([0.0], [0.0], [0.0, 0.0], [2.0, 1.0])
+    >>> round(float(km[0]), 3), int(idx[0])
+    (111.195, 1)
+    >>> km, idx = nearest_km([0.0], [0.0], [0.0, 0.0], [2.0, 1.0], skip=[1])
+    >>> round(float(km[0]), 3), int(idx[0])
+    (222.39, 0)
+    """
+    la, pa = np.asarray(lon, dtype=np.float64).ravel(), np.asarray(lat, dtype=np.float64).ravel()
+    lb, pb = np.asarray(to_lon, dtype=np.float64).ravel(), np.asarray(to_lat, dtype=np.float64).ravel()
+    if la.size == 0 or lb.size == 0:
+        return np.full(la.size, np.inf), np.full(la.size, -1, dtype=np.int64)
+    tree = cKDTree(_unit_xyz(lb, pb))
+    if skip is None:
+        _, idx = tree.query(_unit_xyz(la, pa))
+        idx = np.asarray(idx, dtype=np.int64)
+    else:
+        # the two nearest: the first unless it is the one to skip (ties at the same place are both returned)
+        _, two = tree.query(_unit_xyz(la, pa), k=2)
+        two = np.asarray(two, dtype=np.int64).reshape(la.size, 2)
+        two = np.where(two >= lb.size, -1, two)  # cKDTree's "no such neighbour"
+        idx = np.where(two[:, 0] == np.asarray(skip, dtype=np.int64).ravel(), two[:, 1], two[:, 0])
+    found = idx >= 0
+    km = np.full(la.size, np.inf)
+    km[found] = haversine_km(la[found], pa[found], lb[idx[found]], pb[idx[found]])
+    return km, idx
+
+
 def distance_matrix_km(
     lon_a: ArrayLike, lat_a: ArrayLike, lon_b: ArrayLike, lat_b: ArrayLike, *, circuity: float = 1.0
 ) -> np.ndarray:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 import numpy as np
-from siting.core.errors import DefectCollector, InputError, ScenarioError
+from siting.core.errors import DataError, Defect, DefectCollector, InputError, ScenarioError
 from siting.core.network import CountRule, Gateway, Links, NetworkProblem, Tier
 from siting.scenario.measure import SOURCES, PairMeasure, PairSet
 from siting.scenario.spec import DemandSpec, Scenario, TierSpec
@@ -36,10 +36,13 @@ class _Demand:
     unit: np.ndarray
     region: np.ndarray
     kind: list[str]
+    source: np.ndarray  # per point: the file (or shipped layer) it was read from
+    row: np.ndarray  # per point: its row in that file (None where unknown)
 
     @cached_property
     def points(self) -> Points:
-        return Points(self.ids, np.asarray(self.names, dtype=object), self.lon, self.lat, self.unit, self.region)
+        return Points(self.ids, np.asarray(self.names, dtype=object), self.lon, self.lat, self.unit, self.region,
+                      source=self.source, row=self.row)
 
 
 def build_problem(scen: Scenario) -> NetworkProblem:
@@ -53,9 +56,10 @@ def build_problem(scen: Scenario) -> NetworkProblem:
     Raises
     ------
     ScenarioError
-        Unknown required/forbidden ids or demand point names, impossible counts (with the dotted key).
+        Unknown required/forbidden ids or demand point names, impossible counts (with the dotted key); a
+        data file that is malformed.
     DataError
-        A data file is malformed.
+        Unless ``[scenario] allow_far``: points that are probably at a wrong coordinate (:func:`_far_points`).
     """
     file = str(scen.path) if scen.path else "<scenario>"
     found = DefectCollector(file)
@@ -66,6 +70,9 @@ def build_problem(scen: Scenario) -> NetworkProblem:
     found.raise_if_any(ScenarioError)
     tiers_pts, dropped, gateways = _tier_points(scen, load, measure, dem, found)
     found.raise_if_any(ScenarioError)
+    if not scen.allow_far:
+        found.extend(_far_points(scen, load, dem))
+        found.raise_if_any(DataError)
     _check_ids(scen, tiers_pts, dropped, found)
     found.raise_if_any(ScenarioError)
     links, sources = _links(scen, measure, dem, tiers_pts, found)
@@ -127,7 +134,14 @@ def _demand(scen: Scenario, load: Loader, found: DefectCollector) -> _Demand:
         unit=np.array([x for _, sub, _ in parts for x in sub.unit], dtype=object),
         region=np.array([x for _, sub, _ in parts for x in sub.region], dtype=object),
         kind=[c.name for c, sub, _ in parts for _ in range(len(sub))],
+        source=_where(sub for _, sub, _ in parts), row=_where((sub for _, sub, _ in parts), attr="row"),
     )
+
+
+def _where(parts: Any, attr: str = "source") -> np.ndarray:
+    """The ``source`` (or ``row``) of each point of ``parts`` (``None`` where a part does not say)."""
+    return np.array([x for p in parts for x in (getattr(p, attr) if getattr(p, attr) is not None
+                                                 else [None] * len(p))], dtype=object)
 
 
 def _component(comp: DemandSpec, pts: Points, scen: Scenario, found: DefectCollector) -> tuple[Points, np.ndarray] | None:
@@ -195,6 +209,39 @@ def _tier_points(scen: Scenario, load: Loader, measure: PairMeasure, dem: _Deman
         gateways.append(gw)
         tiers_pts.append(pts)
     return tiers_pts, dropped, gateways
+
+
+#: how to accept far points, ending each far-point message
+_ALLOW_FAR = "set allow_far = true under [scenario] (siting run --allow-far)"
+
+
+def _far_points(scen: Scenario, load: Loader, dem: _Demand) -> list[Defect]:
+    """Points that are probably at a wrong coordinate (:mod:`siting.geo.far`): a demand point farther than
+    :data:`~siting.core.limits.FAR_KM` (great circle) from every candidate of every tier, and a candidate
+    that far from every demand point, each named with its file (or shipped layer), row and id.
+
+    The candidates are those of the tiers' sources before the gateway and shortlist filters (a point in Paris
+    is a wrong coordinate whether or not a filter would drop it). A record that is both a demand point and a
+    candidate (a file used for both) does not count as its own neighbour.
+    """
+    from siting.geo.far import PlacedPoints, far_defects
+
+    def placed(p: Points, label: str, ids: np.ndarray | None = None) -> PlacedPoints:
+        n = len(p)
+        source = p.source if p.source is not None else np.full(n, None, dtype=object)
+        row = p.row if p.row is not None else np.full(n, None, dtype=object)
+        column = np.array(["lon,lat" if r is not None else None for r in row], dtype=object)  # a file's columns
+        return PlacedPoints(label, p.ids if ids is None else ids, p.lon, p.lat, source, row, column)
+
+    demand = placed(dem.points, "demand point", ids=dem.raw_ids)  # the ids as written in the file
+    tiers = [(ts.name, load.combined(ts.sources)[0]) for ts in scen.tiers]  # loaded by _tier_points (cached)
+    parts = [placed(p, "candidate") for _, p in tiers]
+    union = PlacedPoints("candidate", *(np.concatenate([getattr(q, a) for q in parts]) if parts else np.zeros(0)
+                                        for a in ("ids", "lon", "lat", "source", "row", "column"))).unique()
+    out = far_defects(demand, union, escape=_ALLOW_FAR)
+    for (name, p) in tiers:
+        out += far_defects(placed(p, f"{name} candidate"), demand, escape=_ALLOW_FAR)
+    return out
 
 
 def _gateway(ts: TierSpec, pts: Points, load: Loader, measure: PairMeasure, found: DefectCollector

@@ -10,7 +10,8 @@ Layout (see ``models/example.toml`` for a complete, commented file)::
 
     [scenario]   name, description, structure ("2024"|"2025"), data_dir, volume_unit,
                  circuity (a number >= 1, "measured", or {measured = true, rule = "mean"|"max", path = ...}),
-                 od_matrix, single_sourcing, colocation, year (planning year; see growth below)
+                 od_matrix, single_sourcing, colocation, year (planning year; see growth below), lang,
+                 allow_far (accept points > 500 km from every point of the other side; see below)
     [network]    roads (road file: .osm.pbf or a line layer), speeds_kmh = {class = km/h}, snap_max_km,
                  fallback ("error"|"circuity"), speed_kmh (km/h for circuity fallback times)
     [objective]  kind ("cost"|"coverage"), budget_cny_per_year, budget_scope ("total"|"fixed")
@@ -38,6 +39,10 @@ Growth: a component's volumes describe its ``base_year``; with ``[scenario] year
 by ``(1 + growth_rate_per_year) ** (year - base_year)`` (compound annual growth, a documented assumption of
 the scenario), so "the 2027 network" is ``--set scenario.year=2027``. Without ``year`` nothing is scaled.
 
+Far points: building the problem refuses a demand point farther than :data:`siting.core.limits.FAR_KM`
+(500 km, great circle) from every candidate of every tier, and a candidate that far from every demand point,
+as a probable wrong coordinate (file, row and id named), unless ``allow_far = true`` (``siting run --allow-far``).
+
 Validation collects every defect (unknown key with a "did you mean" suggestion, wrong type, negative or NaN
 number, missing file or column, impossible counts) and raises one :class:`ScenarioError`, one line per
 defect naming the file and the dotted key.
@@ -58,7 +63,7 @@ from siting.scenario.validate import SENSES, Validator, parse_sources, type_name
 
 _TOP_KEYS = ["scenario", "objective", "solver", "demand", "tiers", "network", "sweep"]
 _SCENARIO_KEYS = ["name", "description", "structure", "data_dir", "volume_unit", "circuity", "od_matrix",
-                  "single_sourcing", "colocation", "year", "lang"]
+                  "single_sourcing", "colocation", "year", "lang", "allow_far"]
 
 
 def parse_scenario(raw: Mapping[str, Any], *, path: Path | None = None, base_dir: Path | None = None,
@@ -115,7 +120,9 @@ def _scenario_table(v: Validator, sc: Mapping[str, Any], path: Path | None, base
     out = {"name": name, "structure": structure, "data_dir": data_dir, "volume_unit": vu, "od_matrix": od,
            "single_sourcing": v.boolean(sc, "single_sourcing", "scenario", default=True),
            "colocation": v.boolean(sc, "colocation", "scenario", default=True),
-           "year": v.integer(sc, "year", "scenario", minimum=1900) if "year" in sc else None}
+           "year": v.integer(sc, "year", "scenario", minimum=1900) if "year" in sc else None,
+           # accept points farther than siting.core.limits.FAR_KM from every point of the other side
+           "allow_far": v.boolean(sc, "allow_far", "scenario", default=False)}
     v.string(sc, "lang", "scenario", choices=("en", "zh"))  # language of map, report, CLI summary (read from raw)
     out.update(parse_circuity(v, sc, base))
     return out

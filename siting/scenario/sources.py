@@ -10,7 +10,12 @@ from siting.scenario.spec import Scenario, SourceSpec
 
 @dataclass
 class Points:
-    """Points of one source, normalised: ids, names, lon, lat, unit, region, population, category, extras."""
+    """Points of one source, normalised: ids, names, lon, lat, unit, region, population, category, extras.
+
+    ``source`` and ``row`` say where each point was read, for messages: the file (or the shipped layer, e.g.
+    ``"chongqing:townships"``) and the point's row in that file as its own defects number it (``None`` where
+    unknown, as for a shipped layer). The :class:`Loader` fills both.
+    """
 
     ids: np.ndarray
     names: np.ndarray
@@ -24,6 +29,8 @@ class Points:
     fixed_cost: np.ndarray | None = None
     capacity: np.ndarray | None = None
     site: np.ndarray | None = None
+    source: np.ndarray | None = None
+    row: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -34,7 +41,7 @@ class Points:
 
         return Points(self.ids[idx], self.names[idx], self.lon[idx], self.lat[idx], self.unit[idx], self.region[idx],
                        t(self.population), t(self.weight), t(self.category), t(self.fixed_cost), t(self.capacity),
-                       t(self.site))
+                       t(self.site), t(self.source), t(self.row))
 
 
 def _obj(values: Any) -> np.ndarray:
@@ -81,6 +88,8 @@ class Loader:
                           site=_obj("logistics:" + g["id"].astype(str)))
         else:  # pragma: no cover - validated before
             raise ScenarioError(f"unknown layer {name}")
+        pts.source = np.full(len(pts), f"chongqing:{name}", dtype=object)
+        pts.row = np.full(len(pts), None, dtype=object)  # the layers are assembled from several files: no row
         self._cache[name] = pts
         return pts
 
@@ -137,7 +146,9 @@ class Loader:
                       _obj(region) if region is not None else np.full(n, None, dtype=object),
                       population=g["weight"].to_numpy(float), weight=g["weight"].to_numpy(float),
                       category=_obj(cat) if cat is not None else None, fixed_cost=fx, capacity=cx,
-                      site=_obj(f"{src.path.name}:" + g["id"].astype(str)))
+                      site=_obj(f"{src.path.name}:" + g["id"].astype(str)),
+                      source=np.full(n, str(src.path), dtype=object),
+                      row=np.arange(n) + int(g.attrs.get("row_offset", 1)))  # as read_points numbers its rows
         self._cache[key] = pts
         return pts
 
@@ -162,4 +173,4 @@ class Loader:
             return np.concatenate(filled)
 
         return Points(*(cat(a) for a in ("ids", "names", "lon", "lat", "unit", "region", "population", "weight",
-                                          "category", "fixed_cost", "capacity", "site"))), origin
+                                          "category", "fixed_cost", "capacity", "site", "source", "row"))), origin

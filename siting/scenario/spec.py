@@ -121,6 +121,7 @@ class Scenario:
     budget_scope: str = "total"
     solver: Mapping[str, Any] = field(default_factory=dict)
     year: int | None = None  # planning year: demand components grow to it from their base_year
+    allow_far: bool = False  # accept points > FAR_KM from every point of the other side (siting.geo.far)
     demand: tuple[DemandSpec, ...] = ()
     tiers: tuple[TierSpec, ...] = ()
     comments: Mapping[str, str] = field(default_factory=dict)

@@ -52,3 +52,48 @@ def test_infeasible_radius_flood_is_grouped_with_the_full_list_next_to_out(capfd
     assert "has no point candidate within 1 km in the same unit [and 39 more like it]" in err[0]
     assert err[1] == f"note: 40 problems in all, grouped by cause above; the full list is in {tmp_path / 'run.errors.csv'}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.errors.csv"]
+
+
+# --- a point far from all the others (probably a wrong coordinate) ------------------------------------------
+
+
+def _far_scenario(tmp_path):
+    """A copy of the example whose demand file has village VN107 (data row 8) in Paris."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[2] / "data" / "example"
+    rows = (data / "villages.csv").read_text(encoding="utf-8").splitlines()
+    villages = tmp_path / "villages.csv"
+    villages.write_text("\n".join(r.replace("110.14348,30.18128", "2.3522,48.8566") if r.startswith("VN107,") else r
+                                  for r in rows) + "\n", encoding="utf-8")
+    text = (data.parents[1] / "models" / "example.toml").read_text(encoding="utf-8")
+    text = text.replace("../data/example/", f"{data.as_posix()}/").replace(
+        f'source = {{ path = "{data.as_posix()}/villages.csv"', f'source = {{ path = "{villages.as_posix()}"')
+    scenario = tmp_path / "far.toml"
+    scenario.write_text(text, encoding="utf-8")
+    return scenario, villages
+
+
+def test_run_refuses_a_demand_point_in_paris_naming_file_row_and_id(capfd, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scenario, villages = _far_scenario(tmp_path)
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    captured = capfd.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"error: {villages}, row 8, column 'lon,lat': demand point 'VN107' at (2.3522, 48.8566) is ")
+    assert err[0].endswith("set allow_far = true under [scenario] (siting run --allow-far)")
+    assert "Traceback" not in captured.err and not captured.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["far.toml", "villages.csv"]  # nothing written
+
+
+def test_run_allow_far_flag_and_key_let_the_point_through(capfd, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scenario, _ = _far_scenario(tmp_path)
+    # accepted, the village in Paris is then what it is: no point candidate within 8 km (the precheck, no solve)
+    for extra in (["--allow-far"], ["--set", "scenario.allow_far=true"]):
+        assert main(["run", str(scenario), "--out", str(tmp_path / "out"), "--quiet", *extra]) == 2
+        err = capfd.readouterr().err
+        assert "FAR_KM" not in err and "Traceback" not in err
+        assert "demand Village N1-07" in err and "within 8 km" in err
+    assert not (tmp_path / "out").exists()
