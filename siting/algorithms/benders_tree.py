@@ -53,10 +53,11 @@ from siting.core.results import TerminationCondition
 
 #: The incumbent's local search (``improve``) runs first when the tree has run ``IMPROVE_AFTER_S`` seconds,
 #: then each time its time doubles, for this share of the time the tree has taken (at least
-#: ``IMPROVE_MIN_S``). A trigger by node count (first at 100 nodes) cost generated (800, 10), whose start is
-#: already optimal, 2.6 s of 8; instances that close in 10 s never pay for it.
+#: ``IMPROVE_MIN_S``), halved after each call that finds nothing. A trigger by node count (first at 100
+#: nodes) cost generated (800, 10), whose start is already optimal, 2.6 s of 8; instances that close in 10 s
+#: never pay for it.
 IMPROVE_AFTER_S = 10.0
-IMPROVE_SHARE = 0.25
+IMPROVE_SHARE = 0.15
 IMPROVE_MIN_S = 0.5
 
 
@@ -136,7 +137,8 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
         ``improve(incumbent, until)`` -> (value, open sites): a local search from the incumbent until the
         ``time.perf_counter()`` given. Called when the tree is still open after :data:`IMPROVE_AFTER_S`
         seconds and again each time its time doubles, for :data:`IMPROVE_SHARE` of the time the tree has
-        run (a better incumbent lowers the cutoff of every open node).
+        run, halved after each call that finds nothing (a better incumbent lowers the cutoff of every open
+        node).
 
     Returns
     -------
@@ -158,6 +160,7 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
     term = TerminationCondition.OPTIMAL
     t_tree = time.perf_counter()
     next_improve_s = IMPROVE_AFTER_S
+    share = IMPROVE_SHARE
     while heap:
         if heap[0].bound >= inc.cutoff:  # best-first: every open node is dominated
             heap.clear()
@@ -170,12 +173,14 @@ def branch_and_cut(master: Any, sc: SortedCosts, problem: Problem, p: int, *,
         now = time.perf_counter()
         if improve is not None and now - t_tree >= next_improve_s and len(inc.open_idx):
             next_improve_s = 2.0 * (now - t_tree)
-            until = now + max(IMPROVE_MIN_S, IMPROVE_SHARE * (now - t_tree))
+            until = now + max(IMPROVE_MIN_S, share * (now - t_tree))
             val, open_idx = improve(inc.open_idx, until if deadline is None else min(until, deadline))
             stats.improve_calls += 1
             if val < inc.value - 1e-9 * max(1.0, abs(val)):
                 inc.value, inc.open_idx = val, np.asarray(open_idx, dtype=np.int64)
                 stats.improved += 1
+            else:  # nothing found: the incumbent is likely optimal already, spend less next time
+                share *= 0.5
             continue  # the cutoff may have fallen: check the heap's best again
         node = heapq.heappop(heap)
         for child in _process(master, sc, p, w, inc, stats, node, all_y, seq,
