@@ -338,42 +338,36 @@ def _solve(problem: Problem, *, options: SolverOptions, capacitated: bool, fixin
                                            best_open=best_open, gap=gap, capacitated=capacitated, params=params,
                                            deadline=deadline)
         if best_v <= fx.proven_bound() + gap * abs(best_v):
-            x = split_allocation(work, cost, cap, best_open)
-            info = make_solve_info(TerminationCondition.OPTIMAL, allocation_objective(work, x, best_open),
-                                   fx.proven_bound(), 0.0, time.perf_counter() - t0, options, True, "Lagrangian bound")
-            return Result(model=model_name, info=info, open=best_open, allocation=x, params=params)
+            return _answer(work, cost, cap, best_open, TerminationCondition.OPTIMAL, fx.proven_bound(), True,
+                           "Lagrangian bound", t0=t0, options=options, params=params, model_name=model_name)
     if time.perf_counter() > deadline:
         # no time left for the MIP: the incumbent, with the bound the Lagrangian phases proved
         params["stopped_before"] = "mip"
-        bound = fx.proven_bound()
-        bound = bound if math.isfinite(bound) else math.nan
-        if not math.isfinite(best_v):
-            info = make_solve_info(TerminationCondition.TIME_LIMIT, math.nan, bound, 0.0, time.perf_counter() - t0,
-                                   options, False, "Lagrangian bound")
-            return Result(model=model_name, info=info, open=np.zeros(0, np.int64), allocation=np.zeros(0),
-                          params=params)
-        x = split_allocation(work, cost, cap, best_open)
-        val = allocation_objective(work, x, best_open)
-        info = make_solve_info(TerminationCondition.TIME_LIMIT, val, bound, 0.0, time.perf_counter() - t0, options,
-                               False, "Lagrangian bound")
-        return Result(model=model_name, info=info, open=np.asarray(best_open, np.int64), allocation=x,
-                      params=params)
+        return _answer(work, cost, cap, best_open if math.isfinite(best_v) else None, TerminationCondition.TIME_LIMIT,
+                       fx.proven_bound(), False, "Lagrangian bound", t0=t0, options=options, params=params,
+                       model_name=model_name)
     tb = time.perf_counter()
     solved, open_idx, val, red_bound = _reduced_mip(work, cost, cap, fx, best_v=best_v, best_open=best_open,
                                                     options=options, t0=t0, params=params)
-    build_s = 0.0
     params["mip_seconds"] = round(time.perf_counter() - tb, 4)
     bound = fx.proven_bound(red_bound)
     proven = math.isfinite(val) and val <= bound + gap * abs(val) + 1e-9
-    if not math.isfinite(val):
-        info = make_solve_info(solved.termination, math.nan, bound if math.isfinite(bound) else math.nan,
-                               build_s, time.perf_counter() - t0, options, False, solved.solver)
-        return Result(model=model_name, info=info, open=np.zeros(0, np.int64), allocation=np.zeros(0),
-                      params=params)
+    return _answer(work, cost, cap, open_idx if math.isfinite(val) else None, solved.termination, bound, proven,
+                   solved.solver, t0=t0, options=options, params=params, model_name=model_name)
+
+
+def _answer(work: Problem, cost: np.ndarray, cap: np.ndarray, open_idx: np.ndarray | None,
+            termination: TerminationCondition, bound: float, proven: bool, solver: str, *, t0: float,
+            options: SolverOptions, params: dict[str, Any], model_name: str) -> Result:
+    """The result of the open sites ``open_idx`` (``None``: no solution), allocated by the transport split and
+    valued exactly; a bound that is not finite is reported as NaN."""
+    bound = bound if math.isfinite(bound) else math.nan
+    if open_idx is None:
+        info = make_solve_info(termination, math.nan, bound, 0.0, time.perf_counter() - t0, options, False, solver)
+        return Result(model=model_name, info=info, open=np.zeros(0, np.int64), allocation=np.zeros(0), params=params)
     x = split_allocation(work, cost, cap, open_idx)
-    val = allocation_objective(work, x, open_idx)
-    info = make_solve_info(solved.termination, val, bound if math.isfinite(bound) else math.nan, build_s,
-                           time.perf_counter() - t0, options, proven, solved.solver)
+    info = make_solve_info(termination, allocation_objective(work, x, open_idx), bound, 0.0,
+                           time.perf_counter() - t0, options, proven, solver)
     return Result(model=model_name, info=info, open=np.asarray(open_idx, np.int64), allocation=x, params=params)
 
 
