@@ -38,12 +38,8 @@ def pmedian_heuristic(
     always added). Returns the sorted open candidate indices (``p`` of them). Large finite penalties stand in for ``inf``
     so that partial coverage still ranks sensibly.
     """
-    n, m = cost.shape
-    big = 10.0 * (np.nanmax(np.where(np.isfinite(cost), cost, 0.0)) + 1.0) * max(n, 1)
-    c = np.where(np.isfinite(cost), cost, big)
-    w = np.asarray(weight, dtype=np.float64)
-    allowed = np.ones(m, dtype=bool) if forbidden is None else ~np.asarray(forbidden, bool)
-    req = np.zeros(m, dtype=bool) if required is None else np.asarray(required, bool)
+    n = cost.shape[0]
+    c, w, allowed, req, big = _prepared(cost, weight, required, forbidden)
     is_open = req.copy()
     if start is not None:
         st = np.asarray(start, dtype=np.int64)
@@ -140,21 +136,14 @@ def perturbed_search(cost: np.ndarray, weight: np.ndarray, open_idx: np.ndarray,
     sites)``, never worse than the start.
     """
     n, m = cost.shape
-    big = 10.0 * (np.nanmax(np.where(np.isfinite(cost), cost, 0.0)) + 1.0) * max(n, 1)
-    c = np.where(np.isfinite(cost), cost, big)
-    w = np.asarray(weight, dtype=np.float64)
-    allowed = np.ones(m, dtype=bool) if forbidden is None else ~np.asarray(forbidden, bool)
-    req = np.zeros(m, dtype=bool) if required is None else np.asarray(required, bool)
+    c, w, allowed, req, _ = _prepared(cost, weight, required, forbidden)
     best = np.zeros(m, dtype=bool)
     best[np.asarray(open_idx, dtype=np.int64)] = True
-    best_val = float(w @ c[:, best].min(axis=1))
-    while time.perf_counter() < deadline:
+    best_val, served = _value_and_nearest(c, w, best)
+    movable = np.flatnonzero(best & ~req)
+    while time.perf_counter() < deadline and len(movable):
         trial = best.copy()
-        movable = np.flatnonzero(trial & ~req)
-        if not len(movable):
-            break
         out = rng.choice(movable, min(int(rng.integers(1, max_k + 1)), len(movable)), replace=False)
-        served = np.asarray(np.flatnonzero(best))[np.argmin(c[:, best], axis=1)]
         trial[out] = False
         for j in out:
             who = np.flatnonzero(served == j)
@@ -164,10 +153,31 @@ def perturbed_search(cost: np.ndarray, weight: np.ndarray, open_idx: np.ndarray,
             trial[int(rng.choice(cand)) if len(cand) else j] = True
         while time.perf_counter() < deadline and _swap_step(c, w, trial, allowed, req):
             pass
-        val = float(w @ c[:, trial].min(axis=1))
+        val, near_trial = _value_and_nearest(c, w, trial)
         if val < best_val - 1e-9 * max(1.0, abs(val)):
-            best, best_val = trial, val
+            best, best_val, served = trial, val, near_trial
+            movable = np.flatnonzero(best & ~req)
     return best_val, np.flatnonzero(best)
+
+
+def _prepared(cost: np.ndarray, weight: np.ndarray, required: np.ndarray | None, forbidden: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """``(c, w, allowed, required, big)`` for the local searches: ``inf`` costs replaced by the large finite
+    penalty ``big`` (so that partial coverage still ranks), weights as floats, the masks filled in."""
+    n, m = cost.shape
+    big = 10.0 * (np.nanmax(np.where(np.isfinite(cost), cost, 0.0)) + 1.0) * max(n, 1)
+    c = np.where(np.isfinite(cost), cost, big)
+    w = np.asarray(weight, dtype=np.float64)
+    allowed = np.ones(m, dtype=bool) if forbidden is None else ~np.asarray(forbidden, bool)
+    req = np.zeros(m, dtype=bool) if required is None else np.asarray(required, bool)
+    return c, w, allowed, req, big
+
+
+def _value_and_nearest(c: np.ndarray, w: np.ndarray, is_open: np.ndarray) -> tuple[float, np.ndarray]:
+    """Objective of the open set and each demand's nearest open candidate (one pass over the open columns)."""
+    idx = np.flatnonzero(is_open)
+    k = np.argmin(c[:, idx], axis=1)
+    return float(w @ c[np.arange(c.shape[0]), idx[k]]), idx[k]
 
 
 # ============================================================================================ solutions
