@@ -121,22 +121,28 @@ def test_a_wrong_readback_is_refused(monkeypatch):
 
 
 @pytest.mark.solver
-def test_a_wrong_fast_p_median_answer_is_refused(monkeypatch):
-    # plain p-median goes through the fast exact path (Benders); its answer is verified the same way
-    import siting.algorithms.pmedian as fast
+@pytest.mark.parametrize(("model", "module", "name", "kw", "algorithm"), [
+    ("p-median", "siting.algorithms.pmedian", "solve_pmedian", {"p": 2},
+     "p-median Benders decomposition (branch-and-Benders-cut)"),
+    ("uflp", "siting.algorithms.warehouse", "solve_uflp", {}, "UFLP Lagrangian fixing + reduced strong model"),
+])
+def test_a_wrong_fast_answer_is_refused(monkeypatch, model, module, name, kw, algorithm):
+    # plain p-median and plain UFLP go through their fast exact paths; their answers are verified the same way
+    import importlib
 
-    problem = _grid()
-    good = locate(problem, "p-median", p=2)
-    assert good.info.options["algorithm"] == "p-median Benders decomposition (branch-and-Benders-cut)" and good.info.proven_optimal
-    real = fast.solve_pmedian
+    fast = importlib.import_module(module)
+    problem = _grid(fixed_cost_cny=np.full(6, 50.0)) if model == "uflp" else _grid()
+    good = locate(problem, model, **kw)
+    assert good.info.options["algorithm"] == algorithm and good.info.proven_optimal
+    real = getattr(fast, name)
 
     def bad_solve(prob, **kw):
         res = real(prob, **kw)
         return dataclasses.replace(res, allocation=res.allocation * 0.5)
 
-    monkeypatch.setattr(fast, "solve_pmedian", bad_solve)
+    monkeypatch.setattr(fast, name, bad_solve)
     with pytest.raises(SolverError, match="verification"):
-        locate(problem, "p-median", p=2)
+        locate(problem, model, **kw)
 
 
 def _pyomo_uflp(monkeypatch, problem, **kw):
@@ -189,22 +195,6 @@ def test_uflp_with_a_budget_or_decay_keeps_the_formulation():
     for kw in ({"budget_cny": 300.0}, {"decay": "power:1.5"}):
         r = locate(problem, "uflp", **kw)
         assert r.info.options.get("algorithm") is None and verify(problem, r).ok, kw
-
-
-@pytest.mark.solver
-def test_a_wrong_fast_uflp_answer_is_refused(monkeypatch):
-    import siting.algorithms.warehouse as fast
-
-    problem = _grid(fixed_cost_cny=np.full(6, 50.0))
-    real = fast.solve_uflp
-
-    def bad_solve(prob, **kw):
-        res = real(prob, **kw)
-        return dataclasses.replace(res, allocation=res.allocation * 0.5)
-
-    monkeypatch.setattr(fast, "solve_uflp", bad_solve)
-    with pytest.raises(SolverError, match="verification"):
-        locate(problem, "uflp")
 
 
 @pytest.mark.solver
