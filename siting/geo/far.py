@@ -62,6 +62,16 @@ class PlacedPoints:
         return np.array([f"{s}\x00{'row ' + str(r) if r is not None else 'id ' + str(i)}"
                          for s, r, i in zip(self.source, self.row, self.ids)], dtype=object)
 
+    @classmethod
+    def concat(cls, label: str, parts: list[PlacedPoints]) -> PlacedPoints:
+        """The points of ``parts`` one after the other, as ``label``."""
+        def cat(attr: str) -> np.ndarray:
+            return np.concatenate([getattr(q, attr) for q in parts]) if parts else np.zeros(0, dtype=object)
+
+        column = None if any(q.column is None for q in parts) else cat("column")
+        return cls(label, cat("ids"), cat("lon").astype(float), cat("lat").astype(float), cat("source"), cat("row"),
+                   column)
+
     def unique(self) -> PlacedPoints:
         """The points with each record once (the first), for a union of sources that may repeat a file."""
         _, first = np.unique(self.records(), return_index=True)

@@ -236,8 +236,7 @@ def _far_points(scen: Scenario, load: Loader, dem: _Demand) -> list[Defect]:
     demand = placed(dem.points, "demand point", ids=dem.raw_ids)  # the ids as written in the file
     tiers = [(ts.name, load.combined(ts.sources)[0]) for ts in scen.tiers]  # loaded by _tier_points (cached)
     parts = [placed(p, "candidate") for _, p in tiers]
-    union = PlacedPoints("candidate", *(np.concatenate([getattr(q, a) for q in parts]) if parts else np.zeros(0)
-                                        for a in ("ids", "lon", "lat", "source", "row", "column"))).unique()
+    union = PlacedPoints.concat("candidate", parts).unique()
     out = far_defects(demand, union, escape=_ALLOW_FAR)
     for (name, p) in tiers:
         out += far_defects(placed(p, f"{name} candidate"), demand, escape=_ALLOW_FAR)
