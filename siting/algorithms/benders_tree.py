@@ -25,7 +25,11 @@ warm-started from the parent's final basis, stored with each open node):
   nodes (generated (600, 10): 175 against 155-311; (900, 20): 159 against 189-408; pmed16: 33 against 47),
   so plunging was dropped. Pseudocost branching (product rule, unbranched variables at the mean) was
   measured too and dropped: generated (600, 10) 193 nodes against 187, (800, 10) 159 against 221, u1432
-  p = 50 the same bound after 40 s (361,958 against 361,950).
+  p = 50 the same bound after 40 s (361,958 against 361,950). Branching on a demand's cover (the down branch
+  closes every candidate nearer than a distance level, the up branch adds the row :math:`\sum y_j \ge 1` over
+  them, choosing the most fractional cover) was measured too and dropped: u1432 p = 400 reached the same
+  bound in 30 s (103,475 in 273 nodes against 103,480 in 593), and generated (600, 10) was not proven in
+  60 s (466 nodes) against 24 s (195 nodes) with branching on :math:`y`.
 
 * **Warm start from the parent.** Best-first search jumps between subtrees, so the basis HiGHS holds
   after the previous node is usually far from the next node's optimum. Each open node keeps its parent's
