@@ -12,16 +12,14 @@ def make_solve_info(term: TerminationCondition, objective: float, bound: float, 
     has = math.isfinite(objective)
     status = SolutionStatus.NO_SOLUTION if not has else (
         SolutionStatus.OPTIMAL if proven else SolutionStatus.FEASIBLE)
+    gap = relative_gap(objective, bound)  # the certified gap, also when it is within options.mip_rel_gap
     if has and proven:
         term = TerminationCondition.OPTIMAL
-        gap = 0.0 if abs(objective - bound) <= max(options.mip_rel_gap * abs(objective), 1e-9) else \
-            relative_gap(objective, bound)
     else:
         if term is TerminationCondition.OPTIMAL:
             # "optimal" is a certificate: without a proven incumbent it is not one (the caller names the
             # reason; this keeps termination and status consistent whatever it passed)
             term = TerminationCondition.UNKNOWN if not has else TerminationCondition.ITERATION_LIMIT
-        gap = relative_gap(objective, bound)
     return SolveInfo(termination=term, status=status, objective=objective, bound=bound, gap=gap,
                      build_seconds=build_s, solve_seconds=solve_s, sense="min", solver=solver,
                      options=options.to_dict())

@@ -363,7 +363,7 @@ def _result(problem: Problem, run: _Run, *, options: SolverOptions, term: Termin
         value += float(np.asarray(problem.fixed_cost_cny)[run.best_open].sum())
     run.upper = value
     proven = run.gap() <= options.mip_rel_gap
-    params["certified_gap"] = run.gap()  # SolveInfo.gap is 0 when within options.mip_rel_gap
+    params["certified_gap"] = run.gap()
     info = make_solve_info(term, value, run.bound(), build_s, solve_s, options, proven, SPARSE_SOLVER)
     return Result(model=model, info=info, open=np.asarray(run.best_open, dtype=np.int64), allocation=alloc,
                   params=params)

@@ -361,7 +361,7 @@ def test_no_free_choice_is_proven_optimal_and_the_certificate_is_consistent():
         res = solve_pmedian(prob, p=1, radius=radius, max_rounds=rounds, method="radius",
                             options=SolverOptions(mip_rel_gap=1e-9, threads=1))
         assert res.info.status is SolutionStatus.OPTIMAL, res.info
-        assert res.info.termination is TerminationCondition.OPTIMAL and res.info.gap == 0.0
+        assert res.info.termination is TerminationCondition.OPTIMAL and res.info.gap <= 1e-9
         assert list(res.open) == [0] and verify(prob, res).ok
         assert res.objective == pytest.approx(float(d[:, 0] @ prob.weight))
     # on a real choice, status and termination agree whatever the round budget
