@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 import numpy as np
@@ -197,7 +197,7 @@ def _tier_points(scen: Scenario, load: Loader, measure: PairMeasure, dem: _Deman
         for u in uniq[cnt > 1][:10]:
             found.add(f"candidate id {u!r} appears more than once across the sources; list each site once",
                       row=f"{key}.candidates")
-        gw = None
+        gw, every = None, pts.ids
         if ts.gateway is not None:
             gw, pts, lost = _gateway(ts, pts, load, measure, found)
             dropped[ts.name] = lost
@@ -206,7 +206,7 @@ def _tier_points(scen: Scenario, load: Loader, measure: PairMeasure, dem: _Deman
             pts, lost = _shortlist(pts, ts, origin, cover=cover)
             if lost:
                 dropped.setdefault(ts.name, []).extend(lost)
-        gateways.append(gw)
+        gateways.append(None if gw is None else _kept_access(gw, every, pts.ids))
         tiers_pts.append(pts)
     return tiers_pts, dropped, gateways
 
@@ -281,11 +281,11 @@ def _gateway(ts: TierSpec, pts: Points, load: Loader, measure: PairMeasure, foun
         if gid not in {str(x) for x in gp.ids}:
             found.add(f"no gateway with id {gid!r}", row=f"{key}.gateway.ids")
     g = _gateway_points(ts, gp)
-    # the verifier re-checks gateways from coordinates with one factor: the smallest any pair can get (a road
-    # or an OD distance is never shorter than the great circle), so its check is necessary, never stricter
+    # the verifier re-checks the rule on the pairs measured here (access); the factor is for coordinates alone:
+    # the smallest any pair can get (a road or an OD distance is never shorter than the great circle)
     gw_factor = 1.0 if (measure.roads is not None or measure.od is not None) else measure.min_factor
-    gw = Gateway(ids=g.ids, lon=g.lon, lat=g.lat, radius_km=grad, circuity=gw_factor)
     near = np.zeros(len(pts), bool)
+    ps = PairSet.concat([])
     if len(g):
         ps = measure.pairs(pts, pts.ids, g, g.ids, grad, ts.gateway_radius_min)
         near[ps.ia] = True
@@ -300,7 +300,20 @@ def _gateway(ts: TierSpec, pts: Points, load: Loader, measure: PairMeasure, foun
               if math.isfinite(ts.gateway_radius_min) else ""]
     reason = f"farther than {' / '.join(x for x in limits if x)} from every gateway"
     lost = [(str(pts.ids[j]), reason, {"unit": pts.unit[j], "region": pts.region[j]}) for j in far]
+    gw = Gateway(ids=g.ids, lon=g.lon, lat=g.lat, radius_km=grad, circuity=gw_factor, radius_min=ts.gateway_radius_min,
+                 access=Links(ps.ia, ps.ib, ps.distance_km, ps.time_min))
     return gw, pts.take(np.flatnonzero(near)), lost
+
+
+def _kept_access(gw: Gateway, before: np.ndarray, after: np.ndarray) -> Gateway:
+    """``gw`` with its access pairs, measured on the candidates ``before`` (ids) the gateway and shortlist
+    filters, re-indexed to the candidates kept ``after`` them (the pairs of dropped candidates left out)."""
+    a = gw.access
+    assert a is not None
+    pos = {str(x): k for k, x in enumerate(after)}
+    new = np.array([pos.get(str(x), -1) for x in before], dtype=np.int64)[a.child]
+    ok = new >= 0
+    return replace(gw, access=Links(new[ok], a.parent[ok], a.distance_km[ok], None if a.time_min is None else a.time_min[ok]))
 
 
 def _check_ids(scen: Scenario, tiers_pts: list[Points], dropped: dict[str, list], found: DefectCollector) -> None:
