@@ -79,10 +79,26 @@ def _bools(values: Any, n: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Gateway:
-    """Gateway-access rule of a tier: each open site must lie within ``radius_km`` of one of these points.
+    """Gateway-access rule of a tier: each open site must lie within ``radius_km`` and ``radius_min`` of one
+    of these points (the same point for both).
 
     The scenario applies it by dropping candidates before the model is built; it is kept here so that the
-    verifier can check it again from coordinates. Distances are great-circle km times ``circuity``.
+    verifier can check it again.
+
+    Attributes
+    ----------
+    ids : (g,) object array of str
+        Gateway point ids.
+    lon, lat : (g,) float64
+        WGS84 coordinates of the gateway points.
+    radius_km, radius_min : float
+        Access limits in road km and minutes (``inf`` = none).
+    circuity : float
+        Without ``access``: distances are great-circle km times this factor (and minutes cannot be checked).
+    access : Links or None
+        The (site, gateway point) pairs as the scenario build measured them (OD matrix, road network or
+        circuity, the source each pair has in the build), within the limits: ``child`` indexes the tier's
+        candidates, ``parent`` the gateway points, with ``distance_km`` and ``time_min`` (NaN: no time).
     """
 
     ids: np.ndarray
@@ -90,12 +106,16 @@ class Gateway:
     lat: np.ndarray
     radius_km: float
     circuity: float = 1.0
+    radius_min: float = math.inf
+    access: Links | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "ids", _ro(_objects(self.ids, len(self.ids))))
         set_(self, "lon", _ro(_floats(self.lon, len(self.ids), math.nan)))
         set_(self, "lat", _ro(_floats(self.lat, len(self.ids), math.nan)))
+        set_(self, "radius_km", float(self.radius_km))
+        set_(self, "radius_min", float(self.radius_min))
 
 
 @dataclass(frozen=True, eq=False)
@@ -374,6 +394,10 @@ class NetworkProblem:
             bad = np.flatnonzero(~np.isfinite(lk.distance_km) | (lk.distance_km < 0))
             if len(bad):
                 found.add(f"tier {tier.name!r}: {len(bad)} links have a distance that is not finite and >= 0")
+            acc = tier.gateway.access if tier.gateway is not None else None
+            if acc is not None and len(acc) and (acc.child.min() < 0 or acc.child.max() >= m or acc.parent.min() < 0
+                                                 or acc.parent.max() >= len(tier.gateway.ids)):  # type: ignore[union-attr]
+                found.add(f"tier {tier.name!r}: a gateway access pair refers to an index out of range")
         for rule in self.counts:
             if not 0 <= rule.tier < T:
                 found.add(f"count rule {rule.label or rule}: tier index {rule.tier} out of range")

@@ -28,7 +28,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from siting.core.errors import DataError, DefectCollector
 
-__all__ = ["MEASURED_FILE", "REGIONS_FILE", "NEAREST_DISTRICT_KM", "PAIR_RULES", "CircuityTable",
+__all__ = ["MEASURED_FILE", "REGIONS_FILE", "NEAREST_DISTRICT_KM", "PAIR_RULES", "CircuityTable", "circuity_files",
            "load_measured_circuity", "pair_factor", "pairs_within_factors"]
 
 #: file names under the data directory
@@ -119,6 +119,29 @@ class CircuityTable:
         return f, dist
 
 
+def circuity_files(*, data_dir: str | Path | None = None, path: str | Path | None = None) -> tuple[Path, Path]:
+    """The two tables :func:`load_measured_circuity` reads: ``(district factors, regional medians)``.
+
+    Parameters
+    ----------
+    data_dir
+        Folder of the reference data (default: the shipped data).
+    path
+        A user's own factor table instead of ``data_dir/road_circuity_measured.csv``.
+
+    Returns
+    -------
+    (Path, Path)
+        The factor table (``path``, else :data:`MEASURED_FILE` under ``data_dir``) and the regional medians
+        (:data:`REGIONS_FILE` under ``data_dir`` when it is there, else the shipped one).
+    """
+    from siting.geo.chongqing import default_data_dir
+
+    base = Path(data_dir) if data_dir is not None else default_data_dir()
+    regions = base / REGIONS_FILE if (base / REGIONS_FILE).is_file() else default_data_dir() / REGIONS_FILE
+    return (Path(path) if path is not None else base / MEASURED_FILE), regions
+
+
 def load_measured_circuity(*, data_dir: str | Path | None = None, rule: str = "mean", path: str | Path | None = None,
                            polygons: object = None) -> CircuityTable:
     """Read the measured district factors (``road_circuity_measured.csv``) and the regional medians.
@@ -141,15 +164,13 @@ def load_measured_circuity(*, data_dir: str | Path | None = None, rule: str = "m
     DataError
         A missing file or column, a factor that is not a number >= 1 (file, row, column).
     """
-    from siting.geo.chongqing import default_data_dir, load_districts
+    from siting.geo.chongqing import load_districts
 
-    base = Path(data_dir) if data_dir is not None else default_data_dir()
-    fpath = Path(path) if path is not None else base / MEASURED_FILE
+    fpath, rpath = circuity_files(data_dir=data_dir, path=path)
     found = DefectCollector(str(fpath))
     if rule not in PAIR_RULES:
         found.add(f"unknown pair rule {rule!r}; known: {', '.join(PAIR_RULES)}", column="rule")
     tab = _read_factors(fpath, found)
-    rpath = base / REGIONS_FILE if (base / REGIONS_FILE).is_file() else default_data_dir() / REGIONS_FILE
     reg = _read_regions(rpath, found)
     found.raise_if_any(DataError)
     assert tab is not None and reg is not None

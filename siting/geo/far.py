@@ -3,10 +3,11 @@
 A demand point farther than :data:`siting.core.limits.FAR_KM` (great circle) from every candidate, or a
 candidate that far from every demand point, is refused by ``siting locate``
 (:func:`siting.geo.adapt.far_point_defects`) and by ``siting run``
-(:func:`siting.scenario.build.build_problem`), unless the user accepts it (``--allow-far``, or
-``[scenario] allow_far = true``). Each such point is one :class:`~siting.core.errors.Defect` naming its file
-(or the shipped layer it came from), its row there, its id, the distance and the nearest point of the other
-side; defects of one side share a cause, so that a long report groups them.
+(:func:`siting.scenario.build.build_problem`, which also refuses a gateway point that far from every candidate
+of its tier), unless the user accepts it (``--allow-far``, or ``[scenario] allow_far = true``). Each such point
+is one :class:`~siting.core.errors.Defect` naming its file (or the shipped layer it came from), its row there,
+its id, the distance and the nearest point of the other side; defects of one side share a cause, so that a
+long report groups them.
 
 A record read as both a demand point and a candidate (the same row of the same file, e.g. a villages file
 that is the demand and the bottom tier's candidates) is not its own neighbour: otherwise every such point

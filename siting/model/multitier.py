@@ -172,7 +172,7 @@ class MultiTierModel:
         opened = tuple(yv[self.y_offset[t] : self.y_offset[t + 1]] > 0.5 for t in range(T))
         if self.tree_lp:
             used_t, flow_t = cheapest_tree(p, opened)
-            self._load(opened, used_t, flow_t)
+            self.load_solution(opened, used_t, flow_t)
             return opened, used_t, flow_t
         used: list[np.ndarray] = []
         flow: list[np.ndarray] = []
@@ -203,8 +203,22 @@ class MultiTierModel:
         return opened, tuple(used), tuple(flow)
 
 
-    def _load(self, opened: tuple[np.ndarray, ...], used: tuple[np.ndarray, ...], flow: tuple[np.ndarray, ...]) -> None:
-        """Set every model variable to the given integral solution (so the model's objective evaluates it)."""
+    def load_solution(self, opened: tuple[np.ndarray, ...], used: tuple[np.ndarray, ...],
+                      flow: tuple[np.ndarray, ...]) -> None:
+        """Set every model variable to an integral solution, so that the model's objective evaluates it.
+
+        The warm start (:mod:`siting.network.start`) and :meth:`solution` (cheapest-tree pass) load their
+        solutions this way; fixed ``y`` variables (required, forbidden, orphan sites) keep their values.
+
+        Parameters
+        ----------
+        opened : tuple of (m_t,) bool arrays
+            Open candidates per tier.
+        used : tuple of (k_t,) bool arrays
+            Used links per tier (``problem.links[t]``).
+        flow : tuple of (k_t,) float arrays
+            Volume per link and tier, in the problem's weight unit per year (unscaled).
+        """
         p, m = self.problem, self.model
         T = p.n_tiers
         for t in range(T):

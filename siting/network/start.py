@@ -269,7 +269,7 @@ def network_warm_start(built: Any, comp: Any, *, options: Any, polish_seconds: f
     else:
         new_open, polished = polish_open_sets(p, tuple(opened), seconds=polish_seconds)
     used, flow = cheapest_tree(p, tuple(new_open))
-    built._load(tuple(new_open), used, flow)
+    built.load_solution(tuple(new_open), used, flow)
     x0 = np.array([float(v.value) if v.value is not None else 0.0 for v in comp.columns])
     info.update({"polished_cny": polished, "seconds": round(time.perf_counter() - t0, 3), "closed": closed})
     say(f"warm start: LP {info['lp_bound_cny']:,.0f}, rounded {rounded:,.0f}, polished {polished:,.0f} CNY/yr "

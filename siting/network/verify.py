@@ -11,7 +11,8 @@ structural rule and the objective from scratch with numpy:
 * flow conservation: the volume a facility sends up equals the volume it receives from below;
 * radii (distance, and time where given) of every used link; the "same group" link rule of each tier;
 * counts per tier, overall and per group; required sites open, forbidden sites closed; capacities;
-  co-location; gateway access (recomputed from coordinates); the budget;
+  co-location; gateway access (on the site-gateway pairs the build measured, in km and minutes, as the build
+  decided it; from coordinates where the problem has no measured pairs); the budget;
 * the reported objective equals the recomputed cost (or covered demand).
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from siting.core.network import NetworkProblem, NetworkResult
+from siting.core.network import NetworkProblem, NetworkResult, Tier
 
 __all__ = ["NetworkCheck", "verify_network", "network_costs"]
 
@@ -238,7 +239,7 @@ def _check_hierarchy(p: NetworkProblem, t: int, a: _Arrays, flag: _Flags) -> Non
 
 
 def _check_facilities(p: NetworkProblem, t: int, a: _Arrays, flag: _Flags) -> None:
-    """Capacity, closed sites idle, required open, forbidden closed, gateway access (from coordinates)."""
+    """Capacity, closed sites idle, required open, forbidden closed, gateway access (:func:`_check_gateway`)."""
     tier, lk, ids, opened = p.tiers[t], p.links[t], p.tiers[t].ids, a.opened[t]
     inflow = np.bincount(lk.parent, weights=a.flow[t], minlength=tier.size)
     over = np.flatnonzero(inflow > tier.capacity * (1 + a.tol) + a.vtol)
@@ -247,14 +248,41 @@ def _check_facilities(p: NetworkProblem, t: int, a: _Arrays, flag: _Flags) -> No
     flag(f"tier {tier.name}", ids[np.flatnonzero(~opened & (inflow > a.vtol))], "closed facility handles volume")
     flag(f"tier {tier.name} required", ids[np.flatnonzero(tier.required & ~opened)], "required site not open")
     flag(f"tier {tier.name} forbidden", ids[np.flatnonzero(tier.forbidden & opened)], "forbidden site open")
-    gw = tier.gateway
-    if gw is not None and len(gw.ids) and opened.any():
-        o = np.flatnonzero(opened)
-        d = _great_circle_km(tier.lon[o][:, None], tier.lat[o][:, None], gw.lon[None, :], gw.lat[None, :]) * gw.circuity
-        far = o[d.min(axis=1) > gw.radius_km * (1 + 1e-9) + 1e-6]
-        flag(f"tier {tier.name} gateway {gw.radius_km:g} km", ids[far], "open site too far from every gateway")
-    elif gw is not None and not len(gw.ids) and opened.any():
+    if tier.gateway is not None and opened.any():
+        _check_gateway(tier, opened, flag)
+
+
+def _check_gateway(tier: Tier, opened: np.ndarray, flag: _Flags) -> None:
+    """Every open site within ``radius_km`` and ``radius_min`` of one gateway point.
+
+    The distances and times are those of the gateway's ``access`` pairs, the figures the scenario build
+    measured for them (OD matrix, road network or circuity with each pair's own factor) and decided the rule
+    on; a pair without a time fails a minutes limit. A gateway without ``access`` (a problem built by hand) is
+    checked in km from coordinates times its ``circuity``.
+    """
+    gw, ids = tier.gateway, tier.ids
+    assert gw is not None
+    limits = [f"{gw.radius_km:g} km" if math.isfinite(gw.radius_km) else "",
+              f"{gw.radius_min:g} min" if math.isfinite(gw.radius_min) else ""]
+    rule = f"tier {tier.name} gateway {' / '.join(x for x in limits if x) or 'without a limit'}"
+    if not len(gw.ids):
         flag.add(f"tier {tier.name} gateway: sites open but no gateway point exists")
+        return
+    o = np.flatnonzero(opened)
+    if gw.access is None:
+        d = _great_circle_km(tier.lon[o][:, None], tier.lat[o][:, None], gw.lon[None, :], gw.lat[None, :]) * gw.circuity
+        flag(rule, ids[o[d.min(axis=1) > gw.radius_km * (1 + 1e-9) + 1e-6]], "open site too far from every gateway")
+        if math.isfinite(gw.radius_min):
+            flag.add(f"{rule}: no measured site-gateway times, the minutes limit cannot be checked")
+        return
+    a = gw.access
+    ok = a.distance_km <= gw.radius_km * (1 + 1e-9) + 1e-6
+    if math.isfinite(gw.radius_min):
+        t = a.time_min if a.time_min is not None else np.full(len(a), np.nan)
+        ok &= np.isfinite(t) & (t <= gw.radius_min * (1 + 1e-9) + 1e-9)
+    reached = np.zeros(tier.size, bool)
+    reached[a.child[ok]] = True
+    flag(rule, ids[o[~reached[o]]], "open site too far from every gateway")
 
 
 def _check_counts(p: NetworkProblem, opened: list[np.ndarray], flag: _Flags) -> None:

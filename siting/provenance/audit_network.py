@@ -1,10 +1,10 @@
 """Manifest and audit of scenario runs (``siting run``), private to :mod:`siting.provenance.manifest` / :mod:`siting.provenance.audit`.
 
 :func:`scenario_inputs` lists every file a scenario reads (the scenario itself, the user's point files, the
-OD matrix, and the ``data/geo`` files behind built-in layers); :func:`run_manifest` builds the manifest of a
-scenario run; :func:`audit_network_run` rebuilds the network problem from the scenario file (with the
-recorded overrides), reconstructs the solution from ``solution.gpkg`` and runs
-:func:`siting.network.verify.verify_network` on it.
+OD matrix, the road network, the measured circuity tables, and the ``data/geo`` files behind built-in layers);
+:func:`run_manifest` builds the manifest of a scenario run; :func:`audit_network_run` rebuilds the network
+problem from the scenario file (with the recorded overrides), reconstructs the solution from ``solution.gpkg``
+and runs :func:`siting.network.verify.verify_network` on it.
 """
 
 from __future__ import annotations
@@ -30,10 +30,18 @@ def _sources(scen: Any) -> list[Any]:
 
 
 def scenario_inputs(scen: Any) -> dict[str, list[Path]]:
-    """role -> files read by the scenario ``scen`` (a :class:`siting.scenario.Scenario`)."""
-    import siting.geo as geo
+    """role -> files read by the scenario ``scen`` (a :class:`siting.scenario.Scenario`).
 
-    out: dict[str, list[Path]] = {"scenario": [], "data": [], "od_matrix": [], "reference": []}
+    Roles: ``scenario``; ``data`` (point files, gateway files included); ``od_matrix``; ``roads`` (``[network]
+    roads``, with a Shapefile's side files, or every file of a folder); ``circuity`` (with ``circuity =
+    "measured"``: the district factors, shipped or the user's ``path``, and the regional medians); ``reference``
+    (the ``data/geo`` files, read for built-in layers and for the districts of measured circuity).
+    """
+    import siting.geo as geo
+    from siting.geo.circuity import circuity_files
+
+    out: dict[str, list[Path]] = {"scenario": [], "data": [], "od_matrix": [], "roads": [], "circuity": [],
+                                  "reference": []}
     if scen.path is not None:
         out["scenario"].append(Path(scen.path))
     srcs = _sources(scen)
@@ -42,10 +50,29 @@ def scenario_inputs(scen: Any) -> dict[str, list[Path]]:
             out["data"].append(Path(s.path))
     if scen.od_matrix is not None:
         out["od_matrix"].append(Path(scen.od_matrix))
-    if any(s.layer for s in srcs) or scen.uses_chongqing():
+    if scen.network is not None and scen.network.roads is not None:
+        out["roads"] = _road_files(Path(scen.network.roads))
+    measured = scen.circuity_mode == "measured"
+    if measured:
+        out["circuity"] = [p for p in circuity_files(data_dir=scen.data_dir, path=scen.circuity_path) if p.is_file()]
+    if any(s.layer for s in srcs) or scen.uses_chongqing() or measured:
         base = Path(scen.data_dir) if scen.data_dir is not None else geo.default_data_dir()
         out["reference"] = [base / f for f in geo.REQUIRED_FILES if (base / f).is_file()]
     return {k: v for k, v in out.items() if v}
+
+
+#: the side files of a Shapefile that the reader takes with its ``.shp`` (attributes, index, CRS, encoding)
+_SHAPEFILE_SIDES = (".shx", ".dbf", ".prj", ".cpg")
+
+
+def _road_files(path: Path) -> list[Path]:
+    """The files behind a road network path: the file, a Shapefile with its side files, or a folder's files."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    if path.suffix.lower() == ".shp":
+        return [path] + sorted(p for p in path.parent.iterdir()
+                               if p.stem == path.stem and p.suffix.lower() in _SHAPEFILE_SIDES and p.is_file())
+    return [path]
 
 
 def run_parameters(scen: Any, overrides: Any = None) -> dict[str, Any]:

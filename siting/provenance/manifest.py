@@ -15,8 +15,8 @@ A manifest is a JSON object with
     Everything needed to rebuild the problem from the inputs: for ``locate`` the model, its parameters and
     the column options (:func:`locate_parameters`); for ``run`` the resolved scenario.
 ``inputs``
-    One record per input file: ``role`` (``demand``, ``candidates``, ``od_matrix``, ``scenario``, ...),
-    ``path`` (absolute), ``bytes`` and ``sha256`` of the content.
+    One record per input file: ``role`` (``demand``, ``candidates``, ``od_matrix``, ``scenario``, ``data``,
+    ``roads``, ``circuity``, ``reference``), ``path`` (absolute), ``bytes`` and ``sha256`` of the content.
 ``software``
     Versions of siting, Python, Pyomo, highspy (and the HiGHS library Pyomo reported), geopandas, shapely,
     pyogrio, numpy, pandas, scipy, and the platform.

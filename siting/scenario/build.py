@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 import numpy as np
@@ -197,7 +197,7 @@ def _tier_points(scen: Scenario, load: Loader, measure: PairMeasure, dem: _Deman
         for u in uniq[cnt > 1][:10]:
             found.add(f"candidate id {u!r} appears more than once across the sources; list each site once",
                       row=f"{key}.candidates")
-        gw = None
+        gw, every = None, pts.ids
         if ts.gateway is not None:
             gw, pts, lost = _gateway(ts, pts, load, measure, found)
             dropped[ts.name] = lost
@@ -206,7 +206,7 @@ def _tier_points(scen: Scenario, load: Loader, measure: PairMeasure, dem: _Deman
             pts, lost = _shortlist(pts, ts, origin, cover=cover)
             if lost:
                 dropped.setdefault(ts.name, []).extend(lost)
-        gateways.append(gw)
+        gateways.append(None if gw is None else _kept_access(gw, every, pts.ids))
         tiers_pts.append(pts)
     return tiers_pts, dropped, gateways
 
@@ -217,12 +217,13 @@ _ALLOW_FAR = "set allow_far = true under [scenario] (siting run --allow-far)"
 
 def _far_points(scen: Scenario, load: Loader, dem: _Demand) -> list[Defect]:
     """Points that are probably at a wrong coordinate (:mod:`siting.geo.far`): a demand point farther than
-    :data:`~siting.core.limits.FAR_KM` (great circle) from every candidate of every tier, and a candidate
-    that far from every demand point, each named with its file (or shipped layer), row and id.
+    :data:`~siting.core.limits.FAR_KM` (great circle) from every candidate of every tier, a candidate that far
+    from every demand point, and a gateway point (of the listed categories and ids) that far from every
+    candidate of its tier, each named with its file (or shipped layer), row and id.
 
     The candidates are those of the tiers' sources before the gateway and shortlist filters (a point in Paris
     is a wrong coordinate whether or not a filter would drop it). A record that is both a demand point and a
-    candidate (a file used for both) does not count as its own neighbour.
+    candidate, or a candidate and a gateway point (a file used for both), does not count as its own neighbour.
     """
     from siting.geo.far import PlacedPoints, far_defects
 
@@ -240,7 +241,24 @@ def _far_points(scen: Scenario, load: Loader, dem: _Demand) -> list[Defect]:
     out = far_defects(demand, union, escape=_ALLOW_FAR)
     for (name, p) in tiers:
         out += far_defects(placed(p, f"{name} candidate"), demand, escape=_ALLOW_FAR)
+    for ts, (name, p) in zip(scen.tiers, tiers):
+        if ts.gateway is not None:  # its source was loaded by _tier_points (cached)
+            gateways = _gateway_points(ts, load.points(ts.gateway[3]))
+            out += far_defects(placed(gateways, f"{name} gateway point"), placed(p, f"{name} candidate"),
+                               escape=_ALLOW_FAR)
     return out
+
+
+def _gateway_points(ts: TierSpec, gp: Points) -> Points:
+    """The gateway points of tier ``ts`` among its gateway source's points ``gp``: those of the listed categories
+    and ids (every point when the gateway lists neither)."""
+    cats, gids, _, _ = ts.gateway  # type: ignore[misc]
+    keep = np.ones(len(gp), bool)
+    if cats:
+        keep &= np.isin(gp.category.astype(str) if gp.category is not None else np.full(len(gp), ""), list(cats))
+    if gids:
+        keep &= np.isin(gp.ids.astype(str), list(gids))
+    return gp.take(np.flatnonzero(keep))
 
 
 def _gateway(ts: TierSpec, pts: Points, load: Loader, measure: PairMeasure, found: DefectCollector
@@ -253,26 +271,21 @@ def _gateway(ts: TierSpec, pts: Points, load: Loader, measure: PairMeasure, foun
     except InputError as exc:
         found.extend(exc.defects)
         return None, pts, []
-    keep = np.ones(len(gp), bool)
-    if cats:
-        known = set(str(x) for x in (gp.category if gp.category is not None else []))
-        for c in cats:
-            if c not in known:
-                hint = difflib.get_close_matches(c, sorted(known), n=1)
-                found.add(f"no gateway of category {c!r}" + (f"; did you mean {hint[0]!r}?" if hint else
-                          f"; categories: {', '.join(sorted(known))}"), row=f"{key}.gateway.categories")
-        keep &= np.isin(gp.category.astype(str) if gp.category is not None else np.full(len(gp), ""), list(cats))
-    if gids:
-        for gid in gids:
-            if gid not in {str(x) for x in gp.ids}:
-                found.add(f"no gateway with id {gid!r}", row=f"{key}.gateway.ids")
-        keep &= np.isin(gp.ids.astype(str), list(gids))
-    g = gp.take(np.flatnonzero(keep))
-    # the verifier re-checks gateways from coordinates with one factor: the smallest any pair can get (a road
-    # or an OD distance is never shorter than the great circle), so its check is necessary, never stricter
+    known = set(str(x) for x in (gp.category if gp.category is not None else []))
+    for c in cats:
+        if c not in known:
+            hint = difflib.get_close_matches(c, sorted(known), n=1)
+            found.add(f"no gateway of category {c!r}" + (f"; did you mean {hint[0]!r}?" if hint else
+                      f"; categories: {', '.join(sorted(known))}"), row=f"{key}.gateway.categories")
+    for gid in gids:
+        if gid not in {str(x) for x in gp.ids}:
+            found.add(f"no gateway with id {gid!r}", row=f"{key}.gateway.ids")
+    g = _gateway_points(ts, gp)
+    # the verifier re-checks the rule on the pairs measured here (access); the factor is for coordinates alone:
+    # the smallest any pair can get (a road or an OD distance is never shorter than the great circle)
     gw_factor = 1.0 if (measure.roads is not None or measure.od is not None) else measure.min_factor
-    gw = Gateway(ids=g.ids, lon=g.lon, lat=g.lat, radius_km=grad, circuity=gw_factor)
     near = np.zeros(len(pts), bool)
+    ps = PairSet.concat([])
     if len(g):
         ps = measure.pairs(pts, pts.ids, g, g.ids, grad, ts.gateway_radius_min)
         near[ps.ia] = True
@@ -287,7 +300,20 @@ def _gateway(ts: TierSpec, pts: Points, load: Loader, measure: PairMeasure, foun
               if math.isfinite(ts.gateway_radius_min) else ""]
     reason = f"farther than {' / '.join(x for x in limits if x)} from every gateway"
     lost = [(str(pts.ids[j]), reason, {"unit": pts.unit[j], "region": pts.region[j]}) for j in far]
+    gw = Gateway(ids=g.ids, lon=g.lon, lat=g.lat, radius_km=grad, circuity=gw_factor, radius_min=ts.gateway_radius_min,
+                 access=Links(ps.ia, ps.ib, ps.distance_km, ps.time_min))
     return gw, pts.take(np.flatnonzero(near)), lost
+
+
+def _kept_access(gw: Gateway, before: np.ndarray, after: np.ndarray) -> Gateway:
+    """``gw`` with its access pairs, measured on the candidates ``before`` (ids) the gateway and shortlist
+    filters, re-indexed to the candidates kept ``after`` them (the pairs of dropped candidates left out)."""
+    a = gw.access
+    assert a is not None
+    pos = {str(x): k for k, x in enumerate(after)}
+    new = np.array([pos.get(str(x), -1) for x in before], dtype=np.int64)[a.child]
+    ok = new >= 0
+    return replace(gw, access=Links(new[ok], a.parent[ok], a.distance_km[ok], None if a.time_min is None else a.time_min[ok]))
 
 
 def _check_ids(scen: Scenario, tiers_pts: list[Points], dropped: dict[str, list], found: DefectCollector) -> None:

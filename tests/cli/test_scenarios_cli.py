@@ -87,6 +87,31 @@ def test_run_refuses_a_demand_point_in_paris_naming_file_row_and_id(capfd, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["far.toml", "villages.csv"]  # nothing written
 
 
+def test_run_refuses_a_gateway_point_in_paris_with_the_other_far_points(capfd, tmp_path, monkeypatch):
+    # a hub gateway file whose second point (data row 2) is in Paris: far from every hub candidate, it is
+    # reported with its file, row and id in the same exit-2 report as the demand point in Paris
+    monkeypatch.chdir(tmp_path)
+    scenario, villages = _far_scenario(tmp_path)
+    gw = tmp_path / "gateways.csv"
+    gw.write_text("id,name,lon,lat\nG1,Port,110.2,30.17\nG2,Port in Paris,2.3522,48.8566\n", encoding="utf-8")
+    gateway = f'tiers.hub.gateway={{source="{gw.as_posix()}", radius_km=300}}'
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out"), "--quiet", "--set", gateway]) == 2
+    captured = capfd.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 2, err
+    assert err[0].startswith(f"error: {villages}, row 8, column 'lon,lat': demand point 'VN107' at (2.3522, 48.8566) ")
+    assert err[1].startswith(f"error: {gw}, row 2, column 'lon,lat': hub gateway point 'G2' at (2.3522, 48.8566) is ")
+    assert "km from the nearest hub candidate ('H" in err[1]
+    assert err[1].endswith("set allow_far = true under [scenario] (siting run --allow-far)")
+    assert "Traceback" not in captured.err and not captured.out
+    assert not (tmp_path / "out").exists()
+    # --allow-far accepts both: the run then stops at the precheck (the village in Paris has no point candidate)
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out"), "--quiet", "--set", gateway, "--allow-far"]) == 2
+    err = capfd.readouterr().err
+    assert "FAR_KM" not in err and "demand Village N1-07" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_run_allow_far_flag_and_key_let_the_point_through(capfd, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     scenario, _ = _far_scenario(tmp_path)

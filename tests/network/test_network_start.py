@@ -194,3 +194,22 @@ def test_root_lp_runs_parallel_dual_simplex_unless_one_thread_or_the_caller_chos
     assert root_lp_options(mine) is mine
     ipm = SolverOptions(extra={"solver": "ipm"})
     assert root_lp_options(ipm) is ipm
+
+
+def test_load_solution_makes_the_model_objective_price_that_solution():
+    # the warm start loads its polished open sets with MultiTierModel.load_solution (a public method: it is used
+    # from siting.network.start); the model's objective at the loaded point is the exact tree cost
+    import pyomo.environ as pyo
+
+    from siting.model.tree import cheapest_tree
+    from network_cases import random_network
+
+    p = random_network(3)
+    built = build_multitier(p)
+    opened = tuple(np.ones(t.size, dtype=bool) for t in p.tiers)
+    used, flow = cheapest_tree(p, opened)
+    built.load_solution(opened, used, flow)
+    assert float(pyo.value(built.model.obj.expr)) / built.objective_scale == pytest.approx(tree_cost(p, opened))
+    got_open, got_used, _ = built.solution()
+    assert all(np.array_equal(a, b) for a, b in zip(got_open, opened))
+    assert all(np.array_equal(a, b) for a, b in zip(got_used, used))

@@ -155,3 +155,41 @@ def test_no_solution_is_not_ok():
     assert not check.ok and check.violations == ["no solution to verify"]
     assert math.isnan(check.objective_recomputed)
     assert isinstance(p, NetworkProblem) and isinstance(p.tiers[0], Tier)
+
+
+@pytest.mark.solver
+def test_gateway_access_is_checked_on_the_measured_road_km_and_minutes(tmp_path):
+    # the hub H and the gateway G are 20 km apart in a straight line but 33 road km and about 100 min apart over
+    # the bridge: the verifier decides gateway access on the pairs the build measured, as the build does, so a
+    # limit of 25 km (or 90 min) that the open hub breaks is flagged even though 20 km x the smallest factor
+    # (1 with a road network) would pass
+    from roads_cases import river_case
+
+    from siting.scenario import build_problem, load_scenario
+
+    case = river_case(tmp_path, network=True, hub=True)
+    (tmp_path / "gw.csv").write_text("id,name,lon,lat\nG,Port,110.20,29.93\n", encoding="utf-8")
+    case.write_text(case.read_text(encoding="utf-8").replace(
+        "fixed_cost_cny_per_year = 1\n",
+        'fixed_cost_cny_per_year = 1\ngateway = { source = "gw.csv", radius_km = 100, radius_min = 600 }\n'),
+        encoding="utf-8")
+    p = build_problem(load_scenario(case))
+    r = solve_network(p, options=OPTS)
+    assert verify_network(p, r).ok and r.open[0].tolist() == [True]
+    hub = p.tiers[0]
+    gw = hub.gateway
+    assert gw.access is not None and gw.access.child.tolist() == [0] and gw.access.parent.tolist() == [0]
+    road_km, road_min = float(gw.access.distance_km[0]), float(gw.access.time_min[0])
+    straight_km = float(np.hypot((110.20 - 110.03) * 96.3, (30.03 - 29.93) * 111.2))
+    assert straight_km * gw.circuity < 25.0 < road_km and road_min > 90.0
+
+    def verdict(**limits):
+        tiers = (_with(hub, gateway=_with(gw, **limits)),) + p.tiers[1:]
+        return verify_network(_with(p, tiers=tiers), r).violations
+
+    assert verdict(radius_km=25.0) == ["tier hub gateway 25 km / 600 min: open site too far from every gateway: H"]
+    assert verdict(radius_min=90.0) == ["tier hub gateway 100 km / 90 min: open site too far from every gateway: H"]
+    assert verdict(radius_km=road_km + 0.1, radius_min=road_min + 0.1) == []
+    # without measured pairs only km from coordinates can be checked: the minutes limit is reported, not passed
+    assert verdict(access=None) == ["tier hub gateway 100 km / 600 min: no measured site-gateway times, the minutes "
+                                    "limit cannot be checked"]

@@ -37,6 +37,11 @@ def test_run_on_roads_writes_road_paths_times_and_sources(tmp_path, capsys):
     assert s["distance_sources"]["assignments"] == {"network": len(asg)}
     html = (out / "map.html").read_text(encoding="utf-8")
     assert "Road network" in html
+    # the road file is an input of the run, hashed in the manifest like the point files
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    roads = [r for r in m["inputs"] if r["role"] == "roads"]
+    assert [r["path"] for r in roads] == [str(tmp_path / "roads.geojson")]
+    assert roads[0]["bytes"] == (tmp_path / "roads.geojson").stat().st_size and len(roads[0]["sha256"]) == 64
 
 
 @pytest.mark.solver

@@ -171,3 +171,42 @@ def test_scenario_run_manifest(tmp_path):
         assert m["certificate"][key] == s[key]
     assert m["certificate"]["verification"]["ok"] is True
     assert m["command"][:2] == ["siting", "run"]
+
+
+def test_scenario_run_inputs_list_the_road_file_od_matrix_and_circuity_tables(tmp_path):
+    # the distances of a run come from these files as much as from the point files: each is an input with its
+    # hash, and only when the scenario reads it
+    import shutil
+
+    from roads_cases import river_case
+
+    import siting.geo as geo
+    from siting.geo.circuity import MEASURED_FILE, REGIONS_FILE
+    from siting.provenance.audit_network import scenario_inputs
+    from siting.scenario.load import load_scenario
+
+    case = river_case(tmp_path, network=True)
+    base = case.read_text(encoding="utf-8")
+    (tmp_path / "od.csv").write_text("from_id,to_id,distance_km\nS1,S2,5\n", encoding="utf-8")
+    shipped = geo.default_data_dir()
+    shutil.copy(shipped / MEASURED_FILE, tmp_path / "factors.csv")
+    case.write_text(base.replace("circuity = 1.0", 'circuity = { path = "factors.csv" }\nod_matrix = "od.csv"'),
+                    encoding="utf-8")
+    inputs = scenario_inputs(load_scenario(case))
+    assert inputs["roads"] == [tmp_path / "roads.geojson"]
+    assert inputs["od_matrix"] == [tmp_path / "od.csv"]
+    assert inputs["circuity"] == [tmp_path / "factors.csv", shipped / REGIONS_FILE]
+    assert shipped / "districts.geojson" in inputs["reference"]  # the districts place points in the factor table
+    info = SolveInfo(TerminationCondition.OPTIMAL, SolutionStatus.OPTIMAL, objective=1.0, bound=1.0, gap=0.0)
+    records = build_manifest(kind="run", parameters={}, inputs=inputs, info=info)["inputs"]
+    by_path = {Path(r["path"]): r for r in records}
+    for role, path in (("roads", tmp_path / "roads.geojson"), ("od_matrix", tmp_path / "od.csv"),
+                       ("circuity", tmp_path / "factors.csv"), ("circuity", shipped / REGIONS_FILE)):
+        rec = by_path[path.absolute()]
+        assert rec["role"] == role and rec["sha256"] == _sha(path) and rec["bytes"] == path.stat().st_size
+    # the shipped factor table with circuity = "measured"; none of these without a network, OD or measured factors
+    case.write_text(base.replace("circuity = 1.0", 'circuity = "measured"'), encoding="utf-8")
+    assert scenario_inputs(load_scenario(case))["circuity"] == [shipped / MEASURED_FILE, shipped / REGIONS_FILE]
+    river_case(tmp_path, network=False)
+    plain = scenario_inputs(load_scenario(case.parent / "river.toml"))
+    assert set(plain) == {"scenario", "data"}

@@ -106,6 +106,28 @@ def test_allow_far_lets_the_point_through(tmp_path):
     assert scen.allow_far and build_problem(scen).n_demand == 40
 
 
+def test_gateway_point_far_from_every_candidate_of_its_tier_is_refused(tmp_path):
+    # only the gateway points of the listed ids are checked: G3 in Paris is not one of them
+    gw = tmp_path / "gateways.csv"
+    gw.write_text(f"id,name,lon,lat\nG1,Port,110.2,30.17\nG2,Port in Paris,{PARIS}\nG3,Unused,{PARIS}\n",
+                  encoding="utf-8")
+    text = _scenario(tmp_path).read_text(encoding="utf-8").replace(
+        "[tiers.depot]", f'[tiers.hub.gateway]\nsource = "{gw.as_posix()}"\nids = ["G1", "G2"]\nradius_km = 300\n\n'
+        "[tiers.depot]", 1)
+    path = tmp_path / "gw.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as exc:
+        build_problem(load_scenario(path))
+    assert [(d.file, d.row, d.column, d.cause) for d in exc.value.defects] == [
+        (str(gw), 2, "lon,lat", "far hub gateway point")]
+    line = exc.value.lines()[0]
+    assert line.startswith(f"{gw}, row 2, column 'lon,lat': hub gateway point 'G2' at (2.3522, 48.8566) is ")
+    assert "km from the nearest hub candidate ('H" in line and line.endswith("(siting run --allow-far)")
+    # accepted on request; the gateway rule then keeps the hubs near G1
+    problem = build_problem(load_scenario(path, overrides={"scenario.allow_far": True}))
+    assert list(problem.tiers[0].gateway.ids) == ["G1", "G2"] and problem.tiers[0].size == 4
+
+
 def test_allow_far_must_be_a_boolean(tmp_path):
     with pytest.raises(ScenarioError) as exc:
         load_scenario(_scenario(tmp_path, extra='allow_far = "yes"'))

@@ -212,6 +212,23 @@ def test_chongqing_express_problem_structure():
     assert np.isinf(hub.capacity).all()
 
 
+def test_gateway_keeps_the_measured_site_gateway_pairs_of_the_kept_candidates():
+    # the verifier re-checks gateway access on these pairs: after the gateway rule and a shortlist, each kept hub
+    # candidate keeps its own pairs (re-indexed), with the distances measured before the filters
+    def nearest(p):
+        hub = p.tiers[0]
+        a = hub.gateway.access
+        assert a.child.max() < hub.size and a.parent.max() < len(hub.gateway.ids)
+        return {str(hub.ids[j]): float(a.distance_km[a.child == j].min()) for j in range(hub.size)}
+
+    every = nearest(build_problem(load_scenario(MODELS / "chongqing-express.toml")))
+    short = build_problem(load_scenario(MODELS / "chongqing-express.toml",
+                                        overrides={"tiers.hub.shortlist": {"per": "region", "top": 3}}))
+    kept = nearest(short)
+    assert 0 < len(kept) < len(every) and kept == {k: every[k] for k in kept}
+    assert max(every.values()) <= 40.0 and short.tiers[0].gateway.radius_km == 40.0
+
+
 @pytest.mark.solver
 def test_od_matrix_with_travel_times(tmp_path):
     import pandas as pd
