@@ -41,7 +41,7 @@ from siting.network.polish import (
     tree_cost,
 )
 
-__all__ = ["ROOT_LP_PARALLEL", "network_warm_start", "reach_scores", "root_lp_options", "round_open_sets", "solve_escalating"]
+__all__ = ["IDLE_SLACK", "ROOT_LP_PARALLEL", "idle_cores", "network_warm_start", "reach_scores", "root_lp_options", "round_open_sets", "solve_escalating"]
 
 
 def _repair_counts(p: NetworkProblem, t: int, o: np.ndarray, s: np.ndarray, eligible: np.ndarray) -> None:
@@ -167,19 +167,44 @@ def reach_scores(p: NetworkProblem) -> list[np.ndarray]:
     return out
 
 
-#: HiGHS's parallel dual simplex (PAMI) for the root LP when more than one thread is allowed. Measured on
-#: the cold chain's strong LP (24,262 rows, 60,418 columns, 187 k nonzeros; 24,432 dual iterations), 2 cores,
-#: idle: serial dual 9.0 / 9.7 s, PAMI 6.4 / 7.6 s, SIP 6.2 / 7.6 s; interior point 15 s (crossover) or 9.4 s
-#: (none), primal simplex 47 s; devex pricing 8.2 s, no scaling 8.0 s. The MIP's own threads are unchanged.
+#: HiGHS's parallel dual simplex (PAMI) for the root LP when more than one thread is allowed and the machine
+#: has that many idle cores (:func:`root_lp_options`). Measured on the cold chain's strong LP (24,262 rows,
+#: 60,418 columns, 187 k nonzeros; 24,432 dual iterations), 2 cores, idle: serial dual 9.0 / 9.7 s, PAMI
+#: 6.4 / 7.6 s, SIP 6.2 / 7.6 s; interior point 15 s (crossover) or 9.4 s (none), primal simplex 47 s; devex
+#: pricing 8.2 s, no scaling 8.0 s. The MIP's own threads are unchanged.
 ROOT_LP_PARALLEL: dict[str, Any] = {"simplex_strategy": 2}
 
+#: PAMI's threads wait for each other by spinning, so on busy cores it stalls: the express scenario's root LP
+#: (2 cores, load 2.5) took 2.0 s serial and did not finish in 45 s with PAMI. It is used only when the
+#: 1-minute load average leaves at least ``threads - IDLE_SLACK`` cores idle.
+IDLE_SLACK = 0.5
 
-def root_lp_options(options: Any) -> Any:
-    """``options`` for the root LP: parallel dual simplex (:data:`ROOT_LP_PARALLEL`) unless ``threads`` is 1
-    or the caller chose a simplex strategy in ``options.extra``."""
+
+def idle_cores() -> float:
+    """Cores this process may use less the 1-minute load average (0 where the load is not known)."""
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - Windows
+        return 0.0
+    return max(cpus - load, 0.0)
+
+
+def root_lp_options(options: Any, *, idle: float | None = None) -> Any:
+    """``options`` for the root LP: parallel dual simplex (:data:`ROOT_LP_PARALLEL`) when more than one
+    thread is allowed and ``idle`` (default :func:`idle_cores`) leaves that many cores free (within
+    :data:`IDLE_SLACK`), unless the caller chose a simplex strategy or solver in ``options.extra``."""
     from dataclasses import replace
 
     if options.threads == 1 or "simplex_strategy" in options.extra or "solver" in options.extra:
+        return options
+    want = 2 if options.threads is None else int(options.threads)
+    if (idle_cores() if idle is None else idle) < want - IDLE_SLACK:
         return options
     return replace(options, extra={**ROOT_LP_PARALLEL, **options.extra})
 
@@ -196,7 +221,8 @@ def _weak_lp(built: Any, options: Any, seconds: float | None) -> tuple[list[np.n
     p = built.problem
     weak = build_multitier(p, strong="auto", relax_assignments=True, max_path_vars=0)
     comp = compile_model(weak.model)
-    lp = run_highs(comp, options=root_lp_options(options), relax=True, load=False, time_limit_s=seconds)
+    # serial: this LP runs when the full one did not finish, most often because the cores are busy
+    lp = run_highs(comp, options=options, relax=True, load=False, time_limit_s=seconds)
     if not lp.has_solution or lp.termination.value != "optimal":
         return None, -math.inf
     col_of = comp.column_index()

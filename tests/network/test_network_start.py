@@ -13,6 +13,7 @@ from siting.network.polish import colocation_ok, rules_ok, tree_cost
 from siting.network.start import (
     ROOT_LP_PARALLEL,
     network_warm_start,
+    idle_cores,
     root_lp_options,
     round_open_sets,
 )
@@ -187,13 +188,46 @@ def test_warm_start_falls_back_to_the_aggregated_lp(express, monkeypatch):
 
 
 def test_root_lp_runs_parallel_dual_simplex_unless_one_thread_or_the_caller_chose() -> None:
-    assert root_lp_options(SolverOptions(threads=2)).extra == ROOT_LP_PARALLEL
-    assert root_lp_options(SolverOptions()).extra == ROOT_LP_PARALLEL
-    assert root_lp_options(SolverOptions(threads=1)).extra == {}
+    assert root_lp_options(SolverOptions(threads=2), idle=2.0).extra == ROOT_LP_PARALLEL
+    assert root_lp_options(SolverOptions(), idle=1.6).extra == ROOT_LP_PARALLEL
+    assert root_lp_options(SolverOptions(threads=1), idle=2.0).extra == {}
     mine = SolverOptions(threads=2, extra={"simplex_strategy": 1})
-    assert root_lp_options(mine) is mine
+    assert root_lp_options(mine, idle=2.0) is mine
     ipm = SolverOptions(extra={"solver": "ipm"})
-    assert root_lp_options(ipm) is ipm
+    assert root_lp_options(ipm, idle=2.0) is ipm
+
+
+def test_root_lp_stays_serial_on_busy_cores() -> None:
+    # PAMI spins on busy cores: the express root LP took 2 s serial and did not finish in 45 s with PAMI
+    busy = SolverOptions(threads=2)
+    assert root_lp_options(busy, idle=1.2) is busy
+    assert root_lp_options(SolverOptions(threads=4), idle=3.0).extra == {}
+    assert idle_cores() >= 0.0
+
+
+@pytest.mark.solver
+def test_the_weak_lp_fallback_is_serial(express, monkeypatch):
+    """The aggregated LP runs when the full one did not finish, most often on busy cores: never with PAMI."""
+    import siting.network.start as start
+    import siting.solvers.highs as highs_mod
+
+    built = build_multitier(express)
+    comp = compile_model(built.model)
+    real = highs_mod.run_highs
+    extras = []
+
+    def first_lp_fails(c, **kw):
+        out = real(c, **kw)
+        if kw.get("relax"):
+            extras.append(kw["options"].extra)
+            if len(extras) == 1:
+                out.has_solution = False
+        return out
+
+    monkeypatch.setattr(highs_mod, "run_highs", first_lp_fails)
+    monkeypatch.setattr(start, "idle_cores", lambda: 2.0)
+    network_warm_start(built, comp, options=SolverOptions(threads=2, time_limit_s=60), polish_seconds=1.0)
+    assert extras == [ROOT_LP_PARALLEL, {}]
 
 
 def test_load_solution_makes_the_model_objective_price_that_solution():
