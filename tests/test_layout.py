@@ -148,8 +148,38 @@ def private_imports(path: Path, *, own_module: str | None = None) -> list[str]:
     return bad
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def private_members(paths: list[Path], *, root: Path = ROOT) -> list[str]:
+    """Uses of ``obj._name`` (``obj`` not ``self``/``cls``) where ``_name`` is a method, field or attribute that
+    only other ``siting`` modules define (``MultiTierModel._load`` was once called from ``network.start``)."""
+    def private(name: str) -> bool:
+        return name.startswith("_") and not name.startswith("__")
+
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in paths}
+    defined: dict[str, set[str]] = {}
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.ClassDef):
+                names += [b.name for b in node.body if isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                names += [b.target.id for b in node.body if isinstance(b, ast.AnnAssign)
+                          and isinstance(b.target, ast.Name)]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names += [a.attr for t in targets for a in ast.walk(t) if isinstance(a, ast.Attribute)]
+            for name in filter(private, names):
+                defined.setdefault(name, set()).add(_module_name(path, root))
+    bad = []
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr in defined
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+                    and _module_name(path, root) not in defined[node.attr]):
+                bad.append(f"{_rel(path)}:{node.lineno}: .{node.attr} (defined in {', '.join(sorted(defined[node.attr]))})")
+    return bad
+
+
+def _module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -196,6 +226,20 @@ def test_no_import_cycles() -> None:
 def test_no_private_names_across_modules() -> None:
     bad = [hit for path in _sources(PACKAGE) for hit in private_imports(path, own_module=_module_name(path))]
     assert not bad, "private names used outside their module:\n" + "\n".join(bad)
+
+
+def test_no_private_members_across_modules() -> None:
+    bad = private_members(list(_sources(PACKAGE)))
+    assert not bad, "private methods or attributes used outside the module that defines them:\n" + "\n".join(bad)
+
+
+def test_private_member_check_catches_a_method_called_from_another_module(tmp_path: Path) -> None:
+    pkg = tmp_path / "siting"
+    pkg.mkdir()
+    (pkg / "a.py").write_text("class Model:\n    def _load(self):\n        self._cache = 1\n")
+    (pkg / "b.py").write_text("def warm(built):\n    built._load()\n    return built._cache, built._other\n")
+    hits = private_members([pkg / "a.py", pkg / "b.py"], root=tmp_path)
+    assert [h.split(": ", 1)[1] for h in hits] == ["._load (defined in siting.a)", "._cache (defined in siting.a)"]
 
 
 def test_tests_and_benchmarks_use_public_names_only() -> None:
