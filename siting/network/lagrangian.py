@@ -265,22 +265,6 @@ def eliminate(s: NestedStructure, st: LagrangianState, incumbent: float) -> tupl
     return park_val > incumbent, hub_val > incumbent
 
 
-def shortlist(s: NestedStructure, st: LagrangianState, p: NetworkProblem, *, parks_per_group: int = 3,
-              hubs_per_group: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """The best-ranked upper-tier candidates by :func:`forced_values`: ``parks_per_group`` per unit and
-    ``hubs_per_group`` per region (masks over tiers 1 and 0), for an incumbent search."""
-    park_val, hub_val = forced_values(s, st)
-    keep_p = np.zeros(p.tiers[1].size, bool)
-    for u in s.units:
-        ks = np.unique(u.combos_k)
-        keep_p[ks[np.argsort(park_val[ks], kind="stable")[:parks_per_group]]] = True
-    keep_h = np.zeros(p.tiers[0].size, bool)
-    for r in range(s.n_regions):
-        bs = np.flatnonzero(s.hub_region == r)
-        keep_h[bs[np.argsort(hub_val[bs], kind="stable")[:hubs_per_group]]] = True
-    return keep_p, keep_h
-
-
 def solve_lagrangian(p: NetworkProblem, s: NestedStructure, restricted_solve: Callable[[dict[int, int], dict[int, int]], Any],
                      *, time_limit_s: float, gap: float, log: Any = None, window: int = 100,
                      level_off: float = 0.01) -> tuple[float, Any, dict[str, Any]]:
