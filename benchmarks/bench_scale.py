@@ -14,6 +14,9 @@ memory to the result, peak = the subprocess's maximum RSS, i.e. the whole proces
 sparse
     ``siting.algorithms.sparse.solve_sparse``: Lagrangian bound + swap / add-drop local search over the
     pairs, certified gap; the result checked by ``siting.single.verify.verify``.
+sparse-prev
+    The same with the previous version of siting (``--previous REF``, default the last release: ``git
+    archive`` of REF imported first in the child), side by side in the same run.
 dense
     siting's dense fast path (``solve_pmedian`` / ``solve_uflp`` with the sparse switch off: Benders or the
     radius formulation; the UFLP Lagrangian + HiGHS path), run only where it fits (same limit as highspy).
@@ -30,6 +33,7 @@ Examples
 ::
 
     PYTHONPATH=$PWD python benchmarks/bench_scale.py --sizes 10000x1000,50000x2500,100000x5000 --p 50,200
+    python benchmarks/bench_scale.py --sizes 100000x5000 --p 50 --methods sparse,sparse-prev  # vs the last release
 """
 
 from __future__ import annotations
@@ -38,11 +42,21 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from _isolated import cell, run_isolated, write_results_csv  # benchmarks/_isolated.py
+from _isolated import (  # benchmarks/_isolated.py
+    PREVIOUS_DEFAULT,
+    cell,
+    check_previous_tree,
+    extract_previous,
+    previous_env,
+    run_isolated,
+    write_results_csv,
+)
 
 
 def make_problem(n: int, m: int, *, seed: int = 1, side_km: float = 100.0, radius_km: float = 15.0,
@@ -173,7 +187,9 @@ def child(args: argparse.Namespace) -> None:
            "est_dense_mb": round(dense_route_bytes(n, m, prob.n_pairs, p) / 2**20, 1),
            "est_pyomo_mb": round(_pyomo_bytes(prob, model, model_size) / 2**20, 1)}
     t0 = time.perf_counter()
-    if args.method == "sparse":
+    if args.method in ("sparse", "sparse-prev"):
+        if args.method == "sparse-prev":
+            check_previous_tree()
         from siting.algorithms.sparse import solve_sparse
         from siting.single.verify import verify
 
@@ -212,7 +228,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000x1000,50000x2500,100000x5000")
     ap.add_argument("--p", default="50,200", help="p values; 0 = UFLP (always added)")
-    ap.add_argument("--methods", default="sparse,dense,highspy")
+    ap.add_argument("--methods", default="sparse,sparse-prev,dense,highspy")
+    ap.add_argument("--previous", default=PREVIOUS_DEFAULT, metavar="REF",
+                    help="git ref run as method sparse-prev (default %(default)s)")
     ap.add_argument("--highspy-max-pairs", type=int, default=2_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--radius-km", type=float, default=15.0)
@@ -235,18 +253,31 @@ def main() -> None:
           "guard est. MB (sparse / dense / Pyomo; auto route) | bound | incumbent | gap | status |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     records = []
+    methods = args.methods.split(",")
+    prev = extract_previous(args.previous, Path(__file__).resolve().parents[1]) if "sparse-prev" in methods else None
+    try:
+        _run_all(args, ps, methods, records, None if prev is None else previous_env(prev))
+    finally:
+        if prev is not None:
+            shutil.rmtree(prev, ignore_errors=True)
+    print(f"# load average {os.getloadavg()}")
+    print(f"# written {write_results_csv(args.out, 'scale', FIELDS, records)}")
+
+
+def _run_all(args: argparse.Namespace, ps: list[int], methods: list[str], records: list[dict],
+             env_prev: dict | None) -> None:
     for size in args.sizes.split(","):
         n, m = (int(x) for x in size.split("x"))
         for p in ps:
-            for method in args.methods.split(","):
+            for method in methods:
                 if method in ("highspy", "dense") and n * 150 > args.highspy_max_pairs:
                     continue  # they cannot be built (see the guard's estimates in the sparse rows)
                 cmd = [sys.executable, __file__, "--case", size, "--method", method, "--p", str(p),
                        "--seed", str(args.seed), "--radius-km", str(args.radius_km), "--k-max", str(args.k_max),
                        "--uflp-sites", str(args.uflp_sites), "--gap", str(args.gap), "--timeout", str(args.timeout)]
-                limit = args.timeout if method == "sparse" else args.dense_timeout
+                limit = args.timeout if method.startswith("sparse") else args.dense_timeout
                 cmd[cmd.index("--timeout") + 1] = str(limit)
-                rec = run_isolated(cmd, timeout=limit + 180)
+                rec = run_isolated(cmd, timeout=limit + 180, env=env_prev if method == "sparse-prev" else None)
                 obj, bnd = rec.get("objective", math.nan), rec.get("bound", math.nan)
                 rec["gap"] = (obj - bnd) / obj if obj and math.isfinite(obj) and math.isfinite(bnd) else math.nan
                 records.append(rec)
@@ -259,8 +290,6 @@ def main() -> None:
                       f"{cell(rec.get('est_pyomo_mb'), 0)}; {rec.get('route', '-')} | {cell(rec.get('bound'), 1)} | "
                       f"{cell(rec.get('objective'), 1)} | {cell(100 * gap if gap is not None else math.nan, 3)} % | "
                       f"{rec['status']}{' ' + rec['error'] if 'error' in rec else ''} |", flush=True)
-    print(f"# load average {os.getloadavg()}")
-    print(f"# written {write_results_csv(args.out, 'scale', FIELDS, records)}")
 
 
 if __name__ == "__main__":
