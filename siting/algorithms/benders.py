@@ -345,10 +345,14 @@ def _search(master: _Master, sc: SortedCosts, problem: Problem, cost: np.ndarray
         return best_val, best_open, bound, term, rounds, heur_s, {}
     if tree == "own":
         rng = np.random.default_rng(options.seed)
+        work = None  # the local search's (n, m) scratch, made at its first call and kept for the next ones
 
         def improve(open_idx: np.ndarray, until: float) -> tuple[float, np.ndarray]:
+            nonlocal work
+            if work is None:
+                work = np.empty(cost.shape)
             _, cand = perturbed_search(cost, problem.weight, open_idx, deadline=until, rng=rng,
-                                       required=problem.required, forbidden=problem.forbidden)
+                                       required=problem.required, forbidden=problem.forbidden, work=work)
             return _value(problem, cost, cand), cand
 
         best_val, best_open, tree_lb, term, ts = branch_and_cut(

@@ -153,7 +153,8 @@ def uflp_route_problem(problem: Problem, params: dict[str, Any]) -> tuple[Proble
     cutoff`` kept) and ``distance_km`` becomes the per-unit cost ``cost_per_unit_km * d``, so the objective
     and the bound come out in CNY exactly as the Pyomo model's. Returns ``(problem, kept)``: ``kept`` the
     indices of the original pairs the new one holds, in order, or ``None`` when it is ``problem`` itself or
-    keeps all of them (no copy is made when neither changes anything).
+    keeps all of them (no copy is made when neither changes anything). The memory guard counts the arrays made
+    here (:func:`siting.provenance.memory.uflp_copy_bytes`).
     """
     work, kept = problem, None
     cut = params.get("max_distance_km")

@@ -26,8 +26,8 @@ their own routes are estimated by :func:`route_bytes` (coefficients in
 fits in half the memory available, else the sparse Lagrangian route (``~64 B`` per allowed pair, measured
 within a factor 1.5 of the ``tracemalloc`` peak, see ``tests/algorithms/test_sparse.py``).
 :func:`check_route_memory` is the guard of :func:`siting.pipeline.locate.locate`: the route estimate for
-p-median and UFLP runs by their own algorithm (``ModelSpec.uses_algorithm``), the Pyomo estimate for the other
-models and runs.
+p-median and UFLP runs by their own algorithm (``ModelSpec.uses_algorithm``; for UFLP with the copy of the pairs
+a cutoff or a cost rate makes, :func:`uflp_copy_bytes`), the Pyomo estimate for the other models and runs.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ __all__ = [
     "model_size",
     "network_size",
     "route_bytes",
+    "uflp_copy_bytes",
 ]
 
 BYTES_BASE = 30 * 2**20  #: fixed overhead of one build + solve (measured, see module docstring)
@@ -228,8 +229,9 @@ def check_route_memory(problem: Any, spec: Any, params: dict[str, Any], *, limit
     (:class:`MemoryRefused`) when it exceeds ``limit_bytes`` (default ``share`` of the memory available).
 
     p-median and UFLP runs by their own algorithm (``spec.uses_algorithm(params)``) are estimated by
-    :func:`route_bytes` on the pairs within ``max_distance_km`` (those the route is given); every other run by
-    the Pyomo model's size (:func:`model_size`, :func:`check_memory`). Returns the estimate in bytes.
+    :func:`route_bytes` on the pairs within ``max_distance_km`` (those the route is given), UFLP plus the copy
+    of the pairs that a cutoff or a cost rate makes (:func:`uflp_copy_bytes`); every other run by the Pyomo
+    model's size (:func:`model_size`, :func:`check_memory`). Returns the estimate in bytes.
     """
     if not (spec.name in ("p-median", "uflp") and spec.uses_algorithm(params)):
         return check_memory(*model_size(problem, spec, params), limit_bytes=limit_bytes, share=share,
@@ -241,12 +243,32 @@ def check_route_memory(problem: Any, spec: Any, params: dict[str, Any], *, limit
     k = int(problem.n_pairs) if cut is None else int(np.count_nonzero(np.asarray(problem.distance_km) <= float(cut)))
     # the same choice solve_pmedian / solve_uflp make on the pairs they are given
     est = route_bytes(problem, spec.name, p=params.get("p") if spec.name == "p-median" else None, n_pairs=k)
-    if limit_bytes is not None and est.bytes > limit_bytes:
+    copy = uflp_copy_bytes(problem, params, n_kept=k) if spec.name == "uflp" else 0
+    need = est.bytes + copy
+    if limit_bytes is not None and need > limit_bytes:
         from siting.core.errors import Defect
 
         raise MemoryRefused([Defect(
-            f"the model would need about {_mb(est.bytes)} of memory ({est.route} {spec.name} route, "
-            f"{k:,} allowed pairs), more than the limit of {_mb(limit_bytes)}; refused before "
-            "building it. Way out: use a smaller radius or --max-distance-km (fewer allowed pairs), or fewer "
-            "demand points", source)])
-    return est.bytes
+            f"the model would need about {_mb(need)} of memory ({est.route} {spec.name} route"
+            f"{' and its copy of the pairs' if copy else ''}, {k:,} allowed pairs), more than the limit of "
+            f"{_mb(limit_bytes)}; refused before building it. Way out: use a smaller radius or --max-distance-km "
+            "(fewer allowed pairs), or fewer demand points", source)])
+    return need
+
+
+def uflp_copy_bytes(problem: Any, params: dict[str, Any], *, n_kept: int | None = None) -> int:
+    """Bytes of the pair arrays :func:`siting.pipeline.locate.uflp_route_problem` makes for the UFLP fast path,
+    held through the solve next to the problem's own (0 when it makes none).
+
+    A cutoff that drops pairs copies the ``n_kept`` pairs within it: their indices (kept to map the allocation
+    back), demand, candidate and per-unit cost, 8 B each, and the travel time when the problem has one (32 or
+    40 B per kept pair; a cost rate then scales the copy, which replaces its distances). A cost rate other
+    than 1 alone makes only the scaled distances (8 B per pair; the other arrays are shared).
+    """
+    cut = params.get("max_distance_km")
+    k = int(problem.n_pairs)
+    if cut is not None:
+        kept = int(np.count_nonzero(np.asarray(problem.distance_km) <= float(cut))) if n_kept is None else n_kept
+        if kept < k:
+            return kept * (40 if getattr(problem, "time_min", None) is not None else 32)
+    return 8 * k if float(params.get("cost_per_unit_km", 1.0)) != 1.0 else 0

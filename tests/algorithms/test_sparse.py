@@ -121,6 +121,7 @@ def test_locate_guard_estimates_the_route_taken() -> None:
         check_route_memory,
         estimate_model_bytes,
         model_size,
+        uflp_copy_bytes,
     )
 
     prob = _problem(200, 30, 4)
@@ -135,10 +136,12 @@ def test_locate_guard_estimates_the_route_taken() -> None:
     assert check_route_memory(prob, uflp, plain, limit_bytes=2**40) == route_bytes(prob, "uflp").bytes
     with pytest.raises(MemoryRefused, match="dense uflp route"):
         check_route_memory(prob, uflp, plain, limit_bytes=1000)
-    cut = {**plain, "max_distance_km": 30.0}  # the route is given the pairs within the cutoff only
+    # the route is given the pairs within the cutoff only, a copy of them (tests/pipeline/test_locate.py)
+    cut = {**plain, "max_distance_km": 30.0}
     k = int(np.count_nonzero(prob.distance_km <= 30.0))
     assert k < prob.n_pairs
-    assert check_route_memory(prob, uflp, cut, limit_bytes=2**40) == route_bytes(prob, "uflp", n_pairs=k).bytes
+    assert check_route_memory(prob, uflp, cut, limit_bytes=2**40) == route_bytes(prob, "uflp", n_pairs=k).bytes \
+        + uflp_copy_bytes(prob, cut)
     budget = {**plain, "budget_cny": 1e6}  # not the fast path's model: the Pyomo estimate
     assert check_route_memory(prob, uflp, budget, limit_bytes=2**40) == estimate_model_bytes(
         *model_size(prob, uflp, budget))

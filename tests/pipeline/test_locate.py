@@ -211,6 +211,41 @@ def test_uflp_memory_guard_estimates_the_fast_route():
         locate(problem, "uflp", budget_cny=1e9, max_memory_bytes=50 * 2**20)
 
 
+def _new_pair_bytes(problem, work, kept) -> int:
+    """Bytes of the arrays ``uflp_route_problem`` made: those of ``work`` not shared with ``problem``, and
+    ``kept``."""
+    fields = ("pair_demand", "pair_candidate", "distance_km", "time_min")
+    made = [getattr(work, f) for f in fields if getattr(work, f) is not None and not any(
+        getattr(problem, g) is not None and np.shares_memory(getattr(work, f), getattr(problem, g)) for g in fields)]
+    return sum(a.nbytes for a in made) + (0 if kept is None else kept.nbytes)
+
+
+@pytest.mark.parametrize("with_time", [False, True])
+@pytest.mark.parametrize(("params", "copied"), [
+    ({"cost_per_unit_km": 1.0}, False),
+    ({"cost_per_unit_km": 1.0, "max_distance_km": 1e9}, False),  # the cutoff keeps every pair
+    ({"cost_per_unit_km": 2.5}, True),
+    ({"cost_per_unit_km": 1.0, "max_distance_km": 30.0}, True),
+    ({"cost_per_unit_km": 2.5, "max_distance_km": 30.0}, True),
+])
+def test_uflp_memory_guard_counts_the_copy_of_the_pairs(params, copied, with_time):
+    """The UFLP route's estimate grows by exactly the bytes of the pair arrays ``uflp_route_problem`` makes
+    when a cost rate or a cutoff changes the pairs (8 B per pair for a rate, 32 B -- 40 B with travel times
+    -- per kept pair for a cutoff), and not at all when it makes none."""
+    from siting.model import get_model
+    from siting.pipeline.locate import uflp_route_problem
+    from siting.provenance.memory import check_route_memory, route_bytes
+
+    problem = _grid(n=200, m=30, seed=9)
+    if with_time:
+        problem = problem.with_options(time_min=problem.distance_km * 1.5)
+    work, kept = uflp_route_problem(problem, params)
+    made = _new_pair_bytes(problem, work, kept)
+    assert (made > 0) == copied and (work is problem) == (not copied)
+    route = route_bytes(problem, "uflp", n_pairs=work.n_pairs).bytes
+    assert check_route_memory(problem, get_model("uflp"), params, limit_bytes=2**40) - route == made
+
+
 @pytest.mark.solver
 def test_attendance_and_decay_change_the_answer_sensibly():
     problem = _grid(n=12, m=6, seed=4)
