@@ -175,13 +175,27 @@ def reach_scores(p: NetworkProblem) -> list[np.ndarray]:
 ROOT_LP_PARALLEL: dict[str, Any] = {"simplex_strategy": 2}
 
 #: PAMI's threads wait for each other by spinning, so on busy cores it stalls: the express scenario's root LP
-#: (2 cores, load 2.5) took 2.0 s serial and did not finish in 45 s with PAMI. It is used only when the
-#: 1-minute load average leaves at least ``threads - IDLE_SLACK`` cores idle.
+#: (2 cores, load 2.5) took 2.0 s serial and did not finish in 45 s with PAMI. It is used only when at least
+#: ``threads - IDLE_SLACK`` cores are idle (:func:`idle_cores`).
 IDLE_SLACK = 0.5
 
+#: :func:`idle_cores` samples the machine's CPU counters over this many seconds. The 1-minute load average
+#: was tried first and is too slow: a benchmark's previous run (one core for 10 s) kept it near 1 on an
+#: otherwise idle 2-core machine, so the next run's LP went serial (cold chain 11.2 s instead of 7-8 s).
+IDLE_SAMPLE_S = 0.05
 
-def idle_cores() -> float:
-    """Cores this process may use less the 1-minute load average (0 where the load is not known)."""
+
+def _cpu_counters() -> tuple[float, float]:
+    """(idle, total) jiffies of all CPUs since boot, from ``/proc/stat`` (Linux)."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        fields = [float(v) for v in fh.readline().split()[1:9]]
+    return fields[3] + fields[4], sum(fields)  # idle + iowait; user .. steal
+
+
+def idle_cores(*, sample_s: float = IDLE_SAMPLE_S) -> float:
+    """Idle cores of the machine now (capped at the cores this process may use): the idle share of the CPU
+    counters over ``sample_s`` seconds on Linux, else the cores less the 1-minute load average (0 where
+    neither is known)."""
     import os
 
     try:
@@ -189,10 +203,17 @@ def idle_cores() -> float:
     except AttributeError:  # pragma: no cover - not Linux
         cpus = os.cpu_count() or 1
     try:
-        load = os.getloadavg()[0]
+        idle0, total0 = _cpu_counters()
+        time.sleep(sample_s)
+        idle1, total1 = _cpu_counters()
+        if total1 > total0:
+            return min(cpus, (os.cpu_count() or cpus) * (idle1 - idle0) / (total1 - total0))
+    except (OSError, ValueError, IndexError):  # pragma: no cover - no /proc/stat
+        pass
+    try:
+        return max(cpus - os.getloadavg()[0], 0.0)
     except (AttributeError, OSError):  # pragma: no cover - Windows
         return 0.0
-    return max(cpus - load, 0.0)
 
 
 def root_lp_options(options: Any, *, idle: float | None = None) -> Any:

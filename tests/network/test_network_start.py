@@ -202,7 +202,21 @@ def test_root_lp_stays_serial_on_busy_cores() -> None:
     busy = SolverOptions(threads=2)
     assert root_lp_options(busy, idle=1.2) is busy
     assert root_lp_options(SolverOptions(threads=4), idle=3.0).extra == {}
-    assert idle_cores() >= 0.0
+
+
+def test_idle_cores_reads_the_cpu_counters_now(monkeypatch) -> None:
+    # the idle share of the machine's counters over the sample, not the lagging load average
+    import os
+
+    import siting.network.start as start
+
+    assert 0.0 <= idle_cores() <= len(os.sched_getaffinity(0))
+    samples = iter([(1000.0, 4000.0), (1050.0, 4100.0)])  # half of the last 100 jiffies idle
+    monkeypatch.setattr(start, "_cpu_counters", lambda: next(samples))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    assert idle_cores(sample_s=0.0) == 1.0
 
 
 @pytest.mark.solver
