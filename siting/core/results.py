@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-#: An optimal result whose certified gap exceeds this says so in :meth:`SolveInfo.describe` (a gap asked of
-#: 0.5 % reports "optimal within the gap asked (certified gap 0.42%)", not a bare "optimal").
+#: An optimal result whose certified gap exceeds this says so in :meth:`SolveInfo.describe` ("optimal within
+#: the 0.5% gap asked", not a bare "optimal"; the gap itself is in :attr:`SolveInfo.gap`).
 OPTIMAL_SHOWN_GAP = 1e-6
 
 __all__ = ["TerminationCondition", "SolutionStatus", "SolveInfo", "Result"]
@@ -95,7 +95,9 @@ class SolveInfo:
         """One line for people: ``optimal``, ``feasible, gap 1.23%`` or ``no solution (time_limit)``."""
         if self.status is SolutionStatus.OPTIMAL:
             if math.isfinite(self.gap) and self.gap > OPTIMAL_SHOWN_GAP:
-                return f"optimal within the gap asked (certified gap {100 * self.gap:.3g}%)"
+                asked = self.options.get("mip_rel_gap") if isinstance(self.options, dict) else None
+                return "optimal within the gap asked" if asked is None else \
+                    f"optimal within the {100 * float(asked):.3g}% gap asked"
             return "optimal"
         if self.status is SolutionStatus.FEASIBLE:
             g = "unknown" if math.isnan(self.gap) else f"{100 * self.gap:.3g}%"

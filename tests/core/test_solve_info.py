@@ -14,7 +14,7 @@ def test_within_the_gap_asked_is_optimal_and_keeps_its_certified_gap() -> None:
                            True)
     assert info.status is SolutionStatus.OPTIMAL and info.termination is TerminationCondition.OPTIMAL
     assert math.isclose(info.gap, 0.004)
-    assert info.describe() == "optimal within the gap asked (certified gap 0.4%)"
+    assert info.describe() == "optimal within the 0.5% gap asked"
 
 
 def test_closed_gap_reads_optimal() -> None:
