@@ -39,6 +39,7 @@ def scenario_inputs(scen: Any) -> dict[str, list[Path]]:
     """
     import siting.geo as geo
     from siting.geo.circuity import circuity_files
+    from siting.routing.read import dataset_files
 
     out: dict[str, list[Path]] = {"scenario": [], "data": [], "od_matrix": [], "roads": [], "circuity": [],
                                   "reference": []}
@@ -51,7 +52,7 @@ def scenario_inputs(scen: Any) -> dict[str, list[Path]]:
     if scen.od_matrix is not None:
         out["od_matrix"].append(Path(scen.od_matrix))
     if scen.network is not None and scen.network.roads is not None:
-        out["roads"] = _road_files(Path(scen.network.roads))
+        out["roads"] = dataset_files(Path(scen.network.roads))
     measured = scen.circuity_mode == "measured"
     if measured:
         out["circuity"] = [p for p in circuity_files(data_dir=scen.data_dir, path=scen.circuity_path) if p.is_file()]
@@ -59,20 +60,6 @@ def scenario_inputs(scen: Any) -> dict[str, list[Path]]:
         base = Path(scen.data_dir) if scen.data_dir is not None else geo.default_data_dir()
         out["reference"] = [base / f for f in geo.REQUIRED_FILES if (base / f).is_file()]
     return {k: v for k, v in out.items() if v}
-
-
-#: the side files of a Shapefile that the reader takes with its ``.shp`` (attributes, index, CRS, encoding)
-_SHAPEFILE_SIDES = (".shx", ".dbf", ".prj", ".cpg")
-
-
-def _road_files(path: Path) -> list[Path]:
-    """The files behind a road network path: the file, a Shapefile with its side files, or a folder's files."""
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file())
-    if path.suffix.lower() == ".shp":
-        return [path] + sorted(p for p in path.parent.iterdir()
-                               if p.stem == path.stem and p.suffix.lower() in _SHAPEFILE_SIDES and p.is_file())
-    return [path]
 
 
 def run_parameters(scen: Any, overrides: Any = None) -> dict[str, Any]:

@@ -74,7 +74,7 @@ from siting.routing.network import (
     save_network,
 )
 from siting.routing.paths import route_paths
-from siting.routing.read import detect_gcj02_roads, read_roads, roads_from_frame
+from siting.routing.read import dataset_files, detect_gcj02_roads, read_roads, roads_from_frame
 from siting.routing.route import ACCESS_SPEED_KMH, road_od
 from siting.routing.snap import Snapped, snap_points
 from siting.routing.speeds import (
@@ -85,7 +85,7 @@ from siting.routing.speeds import (
 )
 
 __all__ = [
-    "ACCESS_SPEED_KMH", "DEFAULT_SPEEDS", "RoadNetwork", "Snapped", "build_network", "detect_gcj02_roads",
-    "load_network", "normalise_class", "read_roads", "road_od", "roads_from_frame", "route_paths", "save_network",
-    "snap_points", "speed_table", "travel_time_min",
+    "ACCESS_SPEED_KMH", "DEFAULT_SPEEDS", "RoadNetwork", "Snapped", "build_network", "dataset_files",
+    "detect_gcj02_roads", "load_network", "normalise_class", "read_roads", "road_od", "roads_from_frame",
+    "route_paths", "save_network", "snap_points", "speed_table", "travel_time_min",
 ]

@@ -40,7 +40,8 @@ from siting.routing.network import (
 )
 from siting.routing.speeds import normalise_class, speed_table
 
-__all__ = ["CLASS_COLUMNS", "SPEED_COLUMNS", "detect_gcj02_roads", "read_roads", "roads_from_frame"]
+__all__ = ["CLASS_COLUMNS", "SHAPEFILE_SIDES", "SPEED_COLUMNS", "dataset_files", "detect_gcj02_roads", "read_roads",
+           "roads_from_frame"]
 
 CLASS_COLUMNS = ("highway", "road_class", "class", "fclass", "grade", "等级")
 SPEED_COLUMNS = ("speed_kmh", "maxspeed", "speed")
@@ -84,8 +85,9 @@ def read_roads(
     layer
         Layer of a multi-layer file (GeoPackage).
     cache_dir
-        Keep the built network in ``cache_dir`` (``.npz``, keyed by the SHA-256 of the file's bytes and these
-        options): a second read of the same file skips parsing and topology.
+        Keep the built network in ``cache_dir`` (``.npz``, keyed by the SHA-256 of these options and of every
+        file the layer is read from, :func:`dataset_files`: a Shapefile's ``.dbf`` too, or a folder's files): a
+        second read of the same data skips parsing and topology.
 
     Raises
     ------
@@ -122,11 +124,31 @@ def read_roads(
 
 
 def _file_key(path: Path, opts: dict) -> str:
+    """SHA-256 of the options and of every file of the dataset (:func:`dataset_files`), names included."""
     h = hashlib.sha256(json.dumps(opts, sort_keys=True, default=str).encode())
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    for f in dataset_files(path):
+        h.update(f"\0{f.relative_to(path) if path.is_dir() else f.name}\0".encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()[:32]
+
+
+#: the side files of a Shapefile that the reader takes with its ``.shp`` (attributes, index, CRS, encoding)
+SHAPEFILE_SIDES = (".shx", ".dbf", ".prj", ".cpg")
+
+
+def dataset_files(path: str | Path) -> list[Path]:
+    """The files a road layer at ``path`` is read from: every file under a folder (a folder of Shapefiles), a
+    Shapefile with its side files (:data:`SHAPEFILE_SIDES`: the ``.dbf`` holds the road classes and speeds),
+    or the file itself."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    if path.suffix.lower() == ".shp":
+        return [path] + sorted(p for p in path.parent.iterdir()
+                               if p.stem == path.stem and p.suffix.lower() in SHAPEFILE_SIDES and p.is_file())
+    return [path]
 
 
 def _read_pbf(path: Path) -> gpd.GeoDataFrame:

@@ -14,6 +14,7 @@ from siting.geo import crs as gcrs
 from siting.geo import load_townships
 from siting.routing import (
     DEFAULT_SPEEDS,
+    dataset_files,
     load_network,
     normalise_class,
     read_roads,
@@ -53,6 +54,29 @@ def test_line_layer_files_with_speed_and_oneway_columns(tmp_path, suffix):
     assert od.loc[(0, 1), "time_min"] == pytest.approx(3 * STEP_KM / 30 * 60, rel=1e-6)
     assert od.loc[(2, 3), "distance_km"] == pytest.approx(3 * STEP_KM, rel=1e-6)
     assert od.loc[(3, 2), "distance_km"] == pytest.approx(5 * STEP_KM, rel=1e-6)  # around by another row
+
+
+def test_cache_key_covers_a_shapefiles_attributes_and_a_folder(tmp_path):
+    # a Shapefile's speeds live in its .dbf: a new .dbf is a new network, not the cached one
+    folder = tmp_path / "roads"
+    folder.mkdir()
+    gdf = grid_lines(4, 3)
+    gdf["speed_kmh"] = 30.0
+    gdf.to_file(folder / "roads.shp")
+    cache = tmp_path / "cache"
+    slow = read_roads(folder / "roads.shp", cache_dir=cache)
+    gdf["speed_kmh"] = 60.0
+    gdf.to_file(folder / "roads.shp")  # same geometry (.shp bytes), other speeds (.dbf)
+    fast = read_roads(folder / "roads.shp", cache_dir=cache)
+    assert len(list(cache.glob("network-*.npz"))) == 2
+    assert 2 * fast.time_min.sum() == pytest.approx(slow.time_min.sum(), rel=1e-9)
+    # a folder of Shapefiles is read and cached like a file
+    whole = read_roads(folder, cache_dir=cache)
+    again = read_roads(folder, cache_dir=cache)
+    assert again.fingerprint == whole.fingerprint and len(list(cache.glob("network-*.npz"))) == 3
+    assert [p.name for p in dataset_files(folder / "roads.shp")] == ["roads.shp", "roads.cpg", "roads.dbf",
+                                                                    "roads.prj", "roads.shx"]
+    assert dataset_files(folder) == sorted(folder.iterdir())
 
 
 def test_projected_layer_is_reprojected():
