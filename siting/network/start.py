@@ -41,7 +41,8 @@ from siting.network.polish import (
     tree_cost,
 )
 
-__all__ = ["IDLE_SLACK", "ROOT_LP_PARALLEL", "idle_cores", "network_warm_start", "reach_scores", "root_lp_options", "round_open_sets", "solve_escalating"]
+__all__ = ["IDLE_SAMPLE_S", "IDLE_SLACK", "ROOT_LP_PARALLEL", "idle_cores", "network_warm_start", "reach_scores",
+           "root_lp_options", "round_open_sets", "solve_escalating"]
 
 
 def _repair_counts(p: NetworkProblem, t: int, o: np.ndarray, s: np.ndarray, eligible: np.ndarray) -> None:
