@@ -21,9 +21,9 @@ Examples:
 \b
 --set KEY=VALUE overrides one parameter by its dotted key in the scenario file (repeatable); VALUE is a
 TOML value (number, true/false, "string", [array], {table}) or a bare string.
-A demand point more than 500 km (great circle) from every candidate of every tier, or a candidate that far
-from every demand point, is refused as a probable wrong coordinate (file, row and id named) unless
---allow-far (or [scenario] allow_far = true).
+A demand point more than 500 km (great circle) from every candidate of every tier, a candidate that far
+from every demand point, or a gateway point that far from every candidate of its tier, is refused as a
+probable wrong coordinate (file, row and id named) unless --allow-far (or [scenario] allow_far = true).
 --time-limit bounds the HiGHS solve; a run stopped early on an uncapacitated cost model is then polished by
 local search for at most 20 s (the bound, hence the gap's lower side, stays HiGHS's). Infeasibility visible in
 the data is reported before solving, every problem on its own line; if HiGHS proves infeasibility, the

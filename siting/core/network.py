@@ -94,7 +94,8 @@ class Gateway:
     radius_km, radius_min : float
         Access limits in road km and minutes (``inf`` = none).
     circuity : float
-        Without ``access``: distances are great-circle km times this factor (and minutes cannot be checked).
+        Without ``access`` (a problem built by hand): distances are great-circle km times this factor (and
+        minutes cannot be checked). A scenario build gives ``access`` and leaves this at 1.
     access : Links or None
         The (site, gateway point) pairs as the scenario build measured them (OD matrix, road network or
         circuity, the source each pair has in the build), within the limits: ``child`` indexes the tier's

@@ -281,9 +281,6 @@ def _gateway(ts: TierSpec, pts: Points, load: Loader, measure: PairMeasure, foun
         if gid not in {str(x) for x in gp.ids}:
             found.add(f"no gateway with id {gid!r}", row=f"{key}.gateway.ids")
     g = _gateway_points(ts, gp)
-    # the verifier re-checks the rule on the pairs measured here (access); the factor is for coordinates alone:
-    # the smallest any pair can get (a road or an OD distance is never shorter than the great circle)
-    gw_factor = 1.0 if (measure.roads is not None or measure.od is not None) else measure.min_factor
     near = np.zeros(len(pts), bool)
     ps = PairSet.concat([])
     if len(g):
@@ -300,7 +297,8 @@ def _gateway(ts: TierSpec, pts: Points, load: Loader, measure: PairMeasure, foun
               if math.isfinite(ts.gateway_radius_min) else ""]
     reason = f"farther than {' / '.join(x for x in limits if x)} from every gateway"
     lost = [(str(pts.ids[j]), reason, {"unit": pts.unit[j], "region": pts.region[j]}) for j in far]
-    gw = Gateway(ids=g.ids, lon=g.lon, lat=g.lat, radius_km=grad, circuity=gw_factor, radius_min=ts.gateway_radius_min,
+    # the verifier re-checks the rule on the pairs measured here (access), as the build decided it
+    gw = Gateway(ids=g.ids, lon=g.lon, lat=g.lat, radius_km=grad, radius_min=ts.gateway_radius_min,
                  access=Links(ps.ia, ps.ib, ps.distance_km, ps.time_min))
     return gw, pts.take(np.flatnonzero(near)), lost
 

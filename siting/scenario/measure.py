@@ -80,11 +80,6 @@ class PairMeasure:
             self._keep = getattr(self, "_keep", []) + [pts]  # keep pts alive so that id() stays unique
         return self._factors[key]
 
-    @property
-    def min_factor(self) -> float:
-        """The smallest factor any circuity pair can get (what the verifier may assume for gateways)."""
-        return self.table.min_factor if self.table is not None else float(self.scen.circuity)
-
     def _circuity(self, a: Points, b: Points, radius_km: float, radius_min: float) -> PairSet:
         from siting.geo.circuity import pairs_within_factors
 

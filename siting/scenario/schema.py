@@ -40,8 +40,9 @@ by ``(1 + growth_rate_per_year) ** (year - base_year)`` (compound annual growth,
 the scenario), so "the 2027 network" is ``--set scenario.year=2027``. Without ``year`` nothing is scaled.
 
 Far points: building the problem refuses a demand point farther than :data:`siting.core.limits.FAR_KM`
-(500 km, great circle) from every candidate of every tier, and a candidate that far from every demand point,
-as a probable wrong coordinate (file, row and id named), unless ``allow_far = true`` (``siting run --allow-far``).
+(500 km, great circle) from every candidate of every tier, a candidate that far from every demand point, and a
+gateway point that far from every candidate of its tier, as a probable wrong coordinate (file, row and id
+named), unless ``allow_far = true`` (``siting run --allow-far``).
 
 Validation collects every defect (unknown key with a "did you mean" suggestion, wrong type, negative or NaN
 number, missing file or column, impossible counts) and raises one :class:`ScenarioError`, one line per
