@@ -319,10 +319,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _gap(rec: dict) -> str:
     """``", gap x %"`` of a run stopped with an incumbent and a finite bound (else ``""``)."""
+    from siting.core.options import relative_gap
+
     obj, bound = rec.get("objective"), rec.get("bound")
-    if obj is None or bound is None or not (math.isfinite(obj) and math.isfinite(bound)):
-        return ""
-    return f", gap {100.0 * (obj - bound) / max(abs(obj), 1e-12):.2f} %"
+    g = relative_gap(obj, bound) if obj is not None and bound is not None else math.nan
+    return f", gap {100.0 * g:.2f} %" if math.isfinite(g) else ""
 
 
 def _report(rows, methods, args) -> None:
